@@ -1,0 +1,1 @@
+"""Workspace index: scan, parse, symbols, ranking and packing. No LSP imports here."""

@@ -1,0 +1,1 @@
+"""Per-language tree-sitter query files (package data)."""

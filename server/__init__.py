@@ -1,0 +1,1 @@
+"""The language server, model client, prompts and command line (may import pygls)."""

@@ -1,0 +1,1 @@
+"""MiniMax model client: Anthropic- and OpenAI-compatible wire formats behind one interface."""

@@ -1,0 +1,1 @@
+"""Prompt construction per task (pure functions, no I/O)."""
