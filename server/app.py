@@ -1,0 +1,162 @@
+"""Wiring: create the language server, let each feature module register its handlers.
+
+This is the only place that knows the list of features. Each module in `FEATURES`
+exposes ``setup(server)``, which registers its handlers with pygls decorators
+(``@server.feature(...)``) or commands with `MiniMaxLanguageServer.register_command`.
+A module that fails to import or set up is logged and skipped; the server still
+starts with the others (STYLE.md "absorb" 2).
+
+Two kinds of handler (ruff ``traits.rs``): handlers that only mutate state
+(``didOpen``, ``didChange``, configuration) stay short and synchronous, or await
+nothing slow; handlers that do I/O or heavy work are ``async`` (model calls over the
+shared ``httpx.AsyncClient``) and push CPU work to threads (``asyncio.to_thread``).
+No handler blocks the event loop, and ``CancelledError`` is never swallowed.
+
+Adding a feature: write ``server/features/<name>.py`` with ``setup(server)`` and add
+its module name to `FEATURES`. Adding a command: ``server.register_command("minimax.x",
+handler)`` in that ``setup``, with ``async def handler(session, args) -> result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from lsprotocol import types
+from pygls.exceptions import (
+    FeatureRequestError,
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+)
+from pygls.lsp.server import LanguageServer
+
+from minimax_lsp import __version__
+from minimax_lsp.server.model import ModelError
+from minimax_lsp.server.notify import LogSetup, SecretScrubber
+from minimax_lsp.server.session import CommandError, DocumentDenied, Session
+
+__all__ = ["FEATURES", "CommandHandler", "MiniMaxLanguageServer", "create_server"]
+
+_log = logging.getLogger("minimax_lsp.app")
+
+#: Feature modules, set up in this order.
+FEATURES: Final[tuple[str, ...]] = (
+    "minimax_lsp.server.features.configuration",
+    "minimax_lsp.server.features.documents",
+    "minimax_lsp.server.features.workspace_commands",
+)
+
+#: ``async def handler(session, args) -> JSON-able result``; ``args`` are the command's
+#: arguments as sent (pygls passes them spread; they arrive here as one tuple).
+CommandHandler = Callable[[Session, tuple[Any, ...]], Awaitable[Any]]
+
+#: JSON-RPC code for "the request failed" (LSP ``RequestFailed``).
+_REQUEST_FAILED: Final = -32803
+
+
+class MiniMaxLanguageServer(LanguageServer):
+    """The pygls server; all state lives on ``self.session``.
+
+    Parameters
+    ----------
+    environ:
+        The environment the session reads (API key, ``MINIMAX_*``); default the process's.
+    log_setup, scrubber:
+        The process's logging handlers and secret filter (the CLI creates them).
+    cache_dir:
+        Index cache directory override.
+    """
+
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        log_setup: LogSetup | None = None,
+        scrubber: SecretScrubber | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        super().__init__(
+            "minimax-lsp",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.session = Session(
+            self, environ=environ, log_setup=log_setup, scrubber=scrubber, cache_dir=cache_dir
+        )
+
+    def register_command(self, name: str, handler: CommandHandler) -> None:
+        """Register ``workspace/executeCommand`` ``name`` (listed in the capabilities).
+
+        The handler gets the session and the arguments; errors become JSON-RPC errors:
+        `CommandError` -> invalid params, `DocumentDenied` and `ModelError` -> request
+        failed (the model error is also reported as a status/message), anything else ->
+        internal error with a one-line message (the traceback goes to the log only).
+        """
+        session = self.session
+
+        # The annotations must resolve at run time: pygls reads them to spread args.
+        async def run(ls: Any, *args: Any) -> Any:
+            return await _run_command(session, name, handler, args)
+
+        self.command(name)(run)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log out-of-band errors; the user gets at most one rate-limited message.
+
+        pygls' default shows a message for every failing notification handler, which for
+        a per-keystroke handler means a flood of popups (STYLE.md "avoid" 6).
+        """
+        _log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+        if source is FeatureRequestError:
+            return  # the failing request's response already carries the error
+        self.session.notifier.problem(
+            "internal", "MiniMax: an internal error occurred. See the output for details."
+        )
+
+
+async def _run_command(
+    session: Session, name: str, handler: CommandHandler, args: tuple[Any, ...]
+) -> Any:
+    try:
+        return await handler(session, args)
+    except asyncio.CancelledError:
+        raise
+    except JsonRpcException:
+        raise
+    except CommandError as exc:
+        raise JsonRpcInvalidParams(message=f"{name}: {exc}") from None
+    except DocumentDenied as exc:
+        raise JsonRpcException(message=str(exc), code=_REQUEST_FAILED) from None
+    except ModelError as exc:
+        session.report_model_error(exc)
+        raise JsonRpcException(message=f"{name}: {exc}", code=_REQUEST_FAILED) from None
+    except Exception as exc:
+        _log.exception("command %s failed", name)
+        message = session.scrubber.scrub(f"{name} failed: {type(exc).__name__}: {exc}")
+        raise JsonRpcInternalError(message=message) from None
+
+
+def create_server(
+    *,
+    features: Sequence[str] = FEATURES,
+    environ: Mapping[str, str] | None = None,
+    log_setup: LogSetup | None = None,
+    scrubber: SecretScrubber | None = None,
+    cache_dir: Path | None = None,
+) -> MiniMaxLanguageServer:
+    """A server with every feature module in ``features`` set up (failures logged)."""
+    server = MiniMaxLanguageServer(
+        environ=environ, log_setup=log_setup, scrubber=scrubber, cache_dir=cache_dir
+    )
+    for name in features:
+        try:
+            module = importlib.import_module(name)
+            module.setup(server)
+        except Exception:
+            _log.exception("feature %s could not be set up; continuing without it", name)
+    return server
