@@ -63,8 +63,9 @@ class FileSymbols:
     """Everything extracted from one file's text.
 
     ``imports`` holds the raw module strings as written in the source
-    (``"os.path"``, ``"./util"``, ``"<stdio.h>"`` without the brackets,
-    ``"crate::model::Item"``); resolving them to files is the context engine's job.
+    (``"os.path"``, ``"./util"``,
+    ``"crate::model::Item"``; system includes keep their angle brackets,
+    ``"<stdio.h>"``); resolving them to files is the context engine's job.
     Files in languages without a grammar get ``language == TEXT_LANGUAGE``, no
     definitions and no imports, and their identifier-like words as references, so
     lexical search still finds them.

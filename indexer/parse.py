@@ -1,0 +1,790 @@
+"""Extract definitions, references and imports from one file with tree-sitter.
+
+Contract
+--------
+``extract(source, language) -> FileSymbols``
+
+* ``language`` is an id from `languages.SUPPORTED_LANGUAGES`; ``None`` or any other
+  string gives ``FileSymbols(TEXT_LANGUAGE, references=...)`` whose references are the
+  identifier-like words of the text (3-80 characters, at most `MAX_TEXT_REFERENCES`).
+* It never raises on any bytes: invalid UTF-8, NUL bytes, huge lines, deep nesting.
+  Node text is decoded with ``errors="replace"``. ``has_errors`` is the tree's
+  ``has_error``. A source over `MAX_PARSE_BYTES`, a parse that overruns its time
+  budget (see `Extractor`), a tree too degenerate to query in linear time (see
+  `_degenerate`), or a grammar that cannot be loaded gives the requested language
+  with ``has_errors=True``, no definitions or imports, and the text fallback's
+  references.
+* It is safe to call from several threads at once: an `Extractor` keeps one parser
+  per thread and language, and compiles each language's queries once. Neither
+  ``Parser.parse`` nor query execution releases the GIL (tree-sitter 0.26.1), so
+  threads give no parallel speed-up; use processes for that.
+
+What is extracted
+-----------------
+Definitions
+    ``Definition(name, kind, start_line, end_line, signature, scope)``. Lines are the
+    whole node's, 1-based inclusive. The signature is the text from the node's start
+    to its body (comments in between dropped), or its first line when it has no body,
+    whitespace-collapsed, without a trailing ``{`` or ``=`` (the opener of the body),
+    and cut to `MAX_SIGNATURE_CHARS` (ending in "…"). The scope is the dotted
+    names of the enclosing definitions (and ``@scope`` nodes), computed from node
+    containment, with the ``@receiver`` type in front of the name when there is one.
+    In Python, Lua, C and C++, whose syntax has no constants (or, in C, whose
+    constants are conventionally macros and ALL_CAPS globals), a ``variable`` named
+    in ALL_CAPS (two characters or more) is reported as a ``constant``.
+References
+    Identifiers used, at most one per (name, line), sorted by (line, name), capped at
+    `MAX_REFERENCES`. Definition names at their definition site, one-character names
+    and ``self``/``cls`` are left out. Everything else an identifier node covers is
+    kept (locals and parameters included): the consumer matches names against the
+    definitions it knows, so over-reporting only costs space.
+Imports
+    Raw module strings in source order, de-duplicated, in the per-language format of
+    the shared index contract (``"a.b"``, ``"..pkg.x"``, ``"./x"``, ``"<stdio.h>"``,
+    ``"a::b::c"``, ``"mod foo"``, ``"A\\B\\C"``).
+
+Query capture convention (every ``queries/*.scm`` follows it)
+-------------------------------------------------------------
+``@definition.<kind>``
+    The whole definition node; ``<kind>`` is one of `KINDS`.
+``@name``
+    The defined name, in the same pattern (several ``@name`` nodes give several
+    definitions sharing the node). Without it, the node's ``name`` field is used.
+``@scope``
+    A node that opens a naming scope without being a definition (Rust ``impl``, Swift
+    ``extension``); with its ``@name``, it becomes part of nested definitions' scope.
+``@receiver``
+    Optional, in a definition pattern: the type a definition written outside of it
+    belongs to (Go method receiver, C++ ``Foo::bar``, Lua ``M.f``). Its text, split
+    on ``.``/``::``/``:`` with generic arguments removed, is prepended to the name in
+    the scope.
+``@body``
+    Optional, in a definition pattern: the body; the signature ends where it starts.
+    Without it the node's ``body`` field is used, and without that the first line.
+``@reference``
+    An identifier used. Patterns capturing ``@reference`` capture nothing else (they
+    run as a separate, cheaper query).
+``@import``
+    A node whose text is a module string; surrounding quotes are stripped, angle
+    brackets kept.
+``@import.<form>``
+    A node needing per-language post-processing: ``python`` (import statements),
+    ``rust`` (the argument of ``use``), ``rust_mod`` (``mod foo;``), ``relative``
+    (Ruby ``require_relative``), ``scala`` (``import`` with selectors), ``php_use``
+    (``use`` declarations), ``php_dir`` (the literal of ``__DIR__ . '/x.php'``, made
+    ``./x.php``), ``csharp`` (``using`` directives).
+``@_<anything>``
+    Helper captures for predicates (``#eq?``, ``#match?``); ignored.
+
+When several patterns define the same ``@name`` node, the earliest pattern in the
+file wins: specific patterns (a method in a class body) come before general ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import tree_sitter as ts
+
+from .languages import GRAMMARS, load_grammar, query_source
+from .records import TEXT_LANGUAGE, Definition, FileSymbols, Reference
+
+__all__ = [
+    "KINDS",
+    "MAX_PARSE_BYTES",
+    "MAX_REFERENCES",
+    "MAX_SIGNATURE_CHARS",
+    "MAX_TEXT_REFERENCES",
+    "Extractor",
+    "extract",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The definition kinds of the shared contract.
+KINDS = frozenset(
+    {
+        "function",
+        "method",
+        "class",
+        "interface",
+        "struct",
+        "enum",
+        "type",
+        "module",
+        "constant",
+        "variable",
+        "macro",
+        "field",
+    }
+)
+MAX_SIGNATURE_CHARS = 240
+#: References kept per parsed file (a 1 MB source has ~40k (name, line) pairs).
+MAX_REFERENCES = 50_000
+#: Words kept per plain-text file.
+MAX_TEXT_REFERENCES = 10_000
+#: Larger sources are not parsed (tree-sitter offsets are 32-bit, and no real
+#: hand-written file is this big); they get the text fallback.
+MAX_PARSE_BYTES = 16 * 1024 * 1024
+
+# How much of a definition's header we look at to build its signature: 240 characters
+# after whitespace collapsing rarely need more, and this keeps a minified one-line
+# "definition" from being decoded whole.
+_MAX_HEADER_BYTES = 4096
+_NOISE_NAMES = frozenset({"self", "cls"})
+# Whole words only: a 300-character token (base64, a hash) is not cut into words.
+_TEXT_WORD = re.compile(r"\b[^\W\d]\w{2,79}\b")
+_ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]+")
+# Languages whose syntax cannot say "constant", where ALL_CAPS is the convention.
+_CAPS_ARE_CONSTANTS = frozenset({"python", "lua", "c", "cpp"})
+_RECEIVER_SPLIT = re.compile(r"::|\.|:|->")
+_GENERIC_ARGS = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
+_CAPTURE = re.compile(rb"@[\w.]+")
+_QUOTES = "\"'`"
+_IGNORED = ("", "")
+# See `_degenerate`: beyond this many anonymous tokens in one ERROR node, the query
+# cursor's quadratic cost starts to show (~0.1 s at 5,000).
+_MAX_ERROR_TOKENS = 5_000
+_COMMENT_MARKERS = (b"#", b"//", b"/*", b"--", b"(*")
+_OPERATORS_ENDING_IN_EQ = ("==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", ":=")
+
+
+@dataclass(frozen=True, slots=True)
+class _Queries:
+    """One language's compiled queries.
+
+    Compiled once per `Extractor` and shared by its threads: a compiled query is
+    immutable (tree-sitter's C API and its Rust binding declare ``TSQuery`` safe to
+    share; each run gets its own ``QueryCursor``), and compiling is slow enough to
+    matter (0.1-0.3 s for the Swift, C++ or PHP query).
+    """
+
+    grammar: ts.Language
+    #: Definition, scope and import patterns (run with ``matches``).
+    structure: ts.Query
+    #: The ``@reference`` patterns alone (run with ``captures``, about twice as fast
+    #: as ``matches`` on the tens of thousands of identifiers of a large file).
+    references: ts.Query
+    #: Capture name -> ("definition", kind) | ("import", form); `@scope` is a
+    #: definition of kind "". Other captures (@name, @body, @_x) are read by name.
+    roles: Mapping[str, tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A definition (or scope) found by one match, before de-duplication."""
+
+    pattern: int
+    kind: str  # "" for an @scope node
+    node: ts.Node
+    name_node: ts.Node
+    body: ts.Node | None
+    receiver: tuple[str, ...]
+
+
+class _Timeout(Exception):
+    """The parse overran its time budget."""
+
+
+class Extractor:
+    """Extracts `FileSymbols`; one instance may be shared by any number of threads.
+
+    Each thread lazily gets its own ``tree_sitter.Parser`` per language (a parser
+    must not be used by two threads at once), kept in a ``threading.local`` owned by
+    this instance. Queries are compiled once per instance and shared (see `_Queries`).
+
+    Parameters
+    ----------
+    base_timeout, timeout_per_mb:
+        CPU-time budget of one parse, in seconds: ``base_timeout + timeout_per_mb *
+        megabytes``. Generous (real files parse at ~10 MB/s, so a 1 MB file gets
+        30 times what it needs); it only exists so that garbage cannot wedge a worker
+        (300 kB of random bytes takes some grammars over 3 s). py-tree-sitter
+        0.26 dropped ``Parser.timeout_micros``; the budget is enforced through the
+        progress callback of callback-driven parsing (which costs nothing
+        measurable: ~5 calls per kB). Query execution has no budget: its progress
+        callback crashes the 0.26.1 binding, and our queries are linear anyway.
+    max_parse_bytes:
+        Larger sources are not parsed and get the text fallback.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_timeout: float = 1.0,
+        timeout_per_mb: float = 2.0,
+        max_parse_bytes: int = MAX_PARSE_BYTES,
+    ) -> None:
+        self._base_timeout = base_timeout
+        self._timeout_per_mb = timeout_per_mb
+        self._max_parse_bytes = max_parse_bytes
+        self._local = threading.local()  # .parsers: dict[str, ts.Parser]
+        self._queries: dict[str, _Queries | None] = {}
+        self._compile_lock = threading.Lock()
+
+    def extract(self, source: bytes, language: str | None) -> FileSymbols:
+        """Return the symbols of ``source`` parsed as ``language`` (see the module doc).
+
+        Parameters
+        ----------
+        source:
+            The file's bytes, any encoding or none.
+        language:
+            A supported language id; ``None`` or an unknown id means plain text.
+        """
+        if not isinstance(source, bytes | bytearray | memoryview):
+            raise TypeError(f"source must be bytes, not {type(source).__name__}")
+        source = bytes(source)
+        if language is None or language not in GRAMMARS:
+            return FileSymbols(TEXT_LANGUAGE, references=_text_references(source))
+        if len(source) > self._max_parse_bytes:
+            return _fallback(source, language)
+        queries = self._queries_for(language)
+        if queries is None:
+            return _fallback(source, language)
+        try:
+            tree = self._parse(self._parser(language, queries.grammar), source)
+        except _Timeout:
+            logger.warning("parsing %d bytes of %s timed out", len(source), language)
+            return _fallback(source, language)
+        if _degenerate(tree.root_node):
+            logger.info("%d bytes of %s recovered into a degenerate tree", len(source), language)
+            return _fallback(source, language)
+        return _symbols(source, language, queries, tree)
+
+    def _queries_for(self, language: str) -> _Queries | None:
+        # Entries are only ever added, so the unlocked read is safe (double-checked).
+        if language in self._queries:
+            return self._queries[language]
+        with self._compile_lock:
+            if language not in self._queries:
+                try:
+                    self._queries[language] = _compile(language)
+                except Exception:
+                    # A broken grammar wheel or query file must not take the indexer
+                    # down; the tests compile every query, so this is logged once.
+                    logger.exception("cannot load the %s grammar or query", language)
+                    self._queries[language] = None
+            return self._queries[language]
+
+    def _parser(self, language: str, grammar: ts.Language) -> ts.Parser:
+        parsers: dict[str, ts.Parser] | None = getattr(self._local, "parsers", None)
+        if parsers is None:
+            parsers = self._local.parsers = {}
+        parser = parsers.get(language)
+        if parser is None:
+            parser = parsers[language] = ts.Parser(grammar)
+        return parser
+
+    def _parse(self, parser: ts.Parser, source: bytes) -> ts.Tree:
+        budget = self._base_timeout + self._timeout_per_mb * len(source) / 1_000_000
+        # CPU time of this thread, not wall time: a busy machine must not turn a slow
+        # parse into a timeout (the parse holds the GIL and runs in this thread).
+        deadline = time.thread_time() + budget
+
+        def read(offset: int, _point: ts.Point) -> bytes:
+            # Slicing from 0 returns `source` itself (no copy); tree-sitter asks again
+            # only at the end of the text, where the slices are short.
+            return source[offset:]
+
+        def past_deadline(_offset: int, _has_error: bool) -> bool:
+            return time.thread_time() > deadline
+
+        # A parser stopped half-way resumes where it stopped on its next parse unless
+        # reset: after a timeout, and after an exception raised inside the callback
+        # (a KeyboardInterrupt arriving there propagates normally).
+        try:
+            return parser.parse(read, progress_callback=past_deadline)
+        except ValueError as exc:  # "Parsing failed": the callback cancelled it
+            parser.reset()
+            raise _Timeout from exc
+        except BaseException:
+            parser.reset()
+            raise
+
+
+def _compile(language: str) -> _Queries:
+    """Compile ``language``'s query file, split into structure and reference queries."""
+    grammar = load_grammar(language)
+    text = query_source(language)
+    structure = ts.Query(grammar, text)
+    raw = text.encode("utf-8")
+    reference_patterns: list[bytes] = []
+    for index in range(structure.pattern_count):
+        span = structure.start_byte_for_pattern(index), structure.end_byte_for_pattern(index)
+        pattern = raw[span[0] : span[1]]
+        captures = set(_CAPTURE.findall(pattern))
+        if b"@reference" in captures:
+            if captures != {b"@reference"}:
+                raise ValueError(f"{language} query: a @reference pattern captures more")
+            structure.disable_pattern(index)
+            reference_patterns.append(pattern)
+    if not reference_patterns:
+        raise ValueError(f"{language} query: no @reference pattern")
+    references = ts.Query(grammar, b"\n".join(reference_patterns).decode("utf-8"))
+    return _Queries(grammar, structure, references, _capture_roles(structure, language))
+
+
+def _capture_roles(query: ts.Query, language: str) -> dict[str, tuple[str, str]]:
+    roles: dict[str, tuple[str, str]] = {}
+    for index in range(query.capture_count):
+        name = query.capture_name(index)
+        group, _, detail = name.partition(".")
+        if group == "definition":
+            if detail not in KINDS:
+                raise ValueError(f"{language} query: unknown definition kind in @{name}")
+            roles[name] = ("definition", detail)
+        elif name == "scope":
+            roles[name] = ("definition", "")
+        elif group == "import":
+            if detail not in _IMPORT_FORMS:
+                raise ValueError(f"{language} query: unknown import form in @{name}")
+            roles[name] = ("import", detail)
+    return roles
+
+
+def _degenerate(root: ts.Node) -> bool:
+    """Whether running queries over this tree could take quadratic time.
+
+    Error recovery over a long run of unmatched tokens (``{{{{…``, ``{({(…``,
+    ``int x = ****…``) yields an ERROR node with thousands of anonymous children, and
+    tree-sitter 0.26's query cursor takes time quadratic in their number (100 kB of
+    ``{`` takes ~30 s; restricting the byte range does not help, and the query
+    progress callback crashes the binding). Such files are garbage to us: they get
+    the text fallback. Only subtrees containing errors are walked (a 2 MB C header
+    with errors all over takes ~40 ms; an error-free tree costs nothing).
+    """
+    if not root.has_error:
+        return False
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.is_error and node.child_count - node.named_child_count > _MAX_ERROR_TOKENS:
+            return True
+        pending.extend(child for child in node.children if child.has_error)
+    return False
+
+
+# --------------------------------------------------------------------------- symbols
+
+
+def _symbols(source: bytes, language: str, queries: _Queries, tree: ts.Tree) -> FileSymbols:
+    root = tree.root_node
+    candidates: list[_Candidate] = []
+    imports: list[tuple[int, int, str]] = []  # (start byte, index in statement, module)
+    for pattern, captures in ts.QueryCursor(queries.structure).matches(root):
+        _collect(source, queries.roles, pattern, captures, candidates, imports)
+    definitions, name_starts = _definitions(source, language, candidates)
+    references = _references(source, queries.references, root, name_starts)
+    imports.sort()
+    return FileSymbols(
+        language,
+        definitions=definitions,
+        references=references,
+        imports=tuple(dict.fromkeys(module for _, _, module in imports if module)),
+        has_errors=root.has_error,
+    )
+
+
+def _collect(
+    source: bytes,
+    roles: Mapping[str, tuple[str, str]],
+    pattern: int,
+    captures: dict[str, list[ts.Node]],
+    candidates: list[_Candidate],
+    imports: list[tuple[int, int, str]],
+) -> None:
+    """Turn one query match into definition candidates and import strings."""
+    kind: str | None = None
+    node: ts.Node | None = None
+    for capture, nodes in captures.items():
+        role, detail = roles.get(capture, _IGNORED)
+        if role == "import":
+            for import_node in nodes:
+                modules = _IMPORT_FORMS[detail](source, import_node)
+                start = import_node.start_byte
+                imports.extend((start, i, module) for i, module in enumerate(modules))
+        elif role == "definition":
+            kind, node = detail, nodes[0]
+    if kind is None or node is None:
+        return
+    bodies = captures.get("body")
+    receiver = tuple(
+        part
+        for receiver_node in captures.get("receiver", ())
+        for part in _receiver_parts(source, receiver_node)
+    )
+    names = captures.get("name")
+    if names is None:
+        # A pattern may leave the name to the node's `name` field (cheaper to compile).
+        field = node.child_by_field_name("name")
+        names = [field] if field is not None else []
+    for name_node in names:
+        candidates.append(
+            _Candidate(pattern, kind, node, name_node, bodies[0] if bodies else None, receiver)
+        )
+
+
+def _definitions(
+    source: bytes, language: str, candidates: list[_Candidate]
+) -> tuple[tuple[Definition, ...], set[int]]:
+    """De-duplicate candidates, nest them into scopes and build the records."""
+    caps_are_constants = language in _CAPS_ARE_CONSTANTS
+    best: dict[tuple[int, int], _Candidate] = {}
+    for candidate in candidates:
+        key = (candidate.name_node.start_byte, candidate.name_node.end_byte)
+        kept = best.get(key)
+        if kept is None or candidate.pattern < kept.pattern:
+            best[key] = candidate
+    ordered = sorted(
+        best.values(),
+        key=lambda c: (c.node.start_byte, -c.node.end_byte, c.name_node.start_byte),
+    )
+    # Stack of (start, end, dotted path) of the definitions enclosing the current one.
+    stack: list[tuple[int, int, tuple[str, ...]]] = []
+    definitions: list[Definition] = []
+    for candidate in ordered:
+        start, end = candidate.node.start_byte, candidate.node.end_byte
+        # Pop what ended before this node, and siblings sharing this exact node
+        # (`var a, b int`: `b` is not inside `a`).
+        while stack and (stack[-1][1] <= start or stack[-1][:2] == (start, end)):
+            stack.pop()
+        name = _text(source, candidate.name_node)
+        outer = stack[-1][2] if stack else ()
+        path = (*outer, *candidate.receiver)
+        stack.append((start, end, (*path, name)))
+        if not candidate.kind or not name:
+            continue
+        kind = candidate.kind
+        if kind == "variable" and caps_are_constants and _ALL_CAPS.fullmatch(name):
+            kind = "constant"
+        definitions.append(
+            Definition(
+                name=name,
+                kind=kind,
+                start_line=candidate.node.start_point.row + 1,
+                end_line=_end_line(candidate.node),
+                signature=_signature(source, candidate.node, candidate.body),
+                scope=".".join(path),
+            )
+        )
+    # Only definition names are left out of the references: a scope's name (the type
+    # of an `impl`) is a use of that type.
+    starts = {key[0] for key, c in best.items() if c.kind}
+    return tuple(definitions), starts
+
+
+def _references(
+    source: bytes, query: ts.Query, root: ts.Node, exclude: set[int]
+) -> tuple[Reference, ...]:
+    # The hot loop of the module (one iteration per identifier; each node attribute
+    # is a C call): keep it to raw bytes and 0-based rows, and decode each distinct
+    # name once afterwards. `exclude` holds the start bytes of definition names (an
+    # identifier starting there is that name, or the head of a dotted one).
+    seen: set[tuple[int, bytes]] = set()
+    add = seen.add
+    for node in ts.QueryCursor(query).captures(root).get("reference", ()):
+        start = node.start_byte
+        end = node.end_byte
+        if end - start >= 2 and start not in exclude:
+            add((node.start_point[0], source[start:end]))
+    names: dict[bytes, str] = {}
+    references: list[Reference] = []
+    # `captures` returns its nodes in no particular order; sorting makes the result
+    # deterministic (by line, then name: UTF-8 byte order is code point order).
+    for row, raw in sorted(seen):
+        name = names.get(raw)
+        if name is None:
+            name = names[raw] = raw.decode("utf-8", "replace")
+        if name in _NOISE_NAMES:
+            continue
+        references.append(Reference(name, row + 1))
+        if len(references) >= MAX_REFERENCES:
+            break
+    return tuple(references)
+
+
+def _text(source: bytes, node: ts.Node) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _end_line(node: ts.Node) -> int:
+    row, column = node.end_point
+    # A node that ends just after a newline ends on the line before it.
+    if column == 0 and row > node.start_point.row:
+        return row
+    return row + 1
+
+
+def _signature(source: bytes, node: ts.Node, body: ts.Node | None) -> str:
+    start = node.start_byte
+    if body is None:
+        body = node.child_by_field_name("body")
+    if body is not None and start < body.start_byte:
+        stop = min(body.start_byte, start + _MAX_HEADER_BYTES)
+        raw = source[start:stop]
+        # Walking the header's nodes for comments is only worth it when the text
+        # could hold one (any language's marker will do; a false hit costs a walk).
+        if any(marker in raw for marker in _COMMENT_MARKERS):
+            pieces = []
+            position = start
+            for comment in _comments_before(node, stop):
+                pieces.append(source[position : comment.start_byte])
+                position = comment.end_byte
+            pieces.append(source[position:stop])
+            raw = b" ".join(pieces)
+    else:
+        raw = source[start : min(node.end_byte, start + _MAX_HEADER_BYTES)].split(b"\n", 1)[0]
+    text = " ".join(raw.decode("utf-8", "replace").split())
+    # Drop the opener of what follows: `struct S {` (a first line), `def f: Int =`
+    # (Scala/Kotlin expression bodies).
+    if text.endswith("{") or (text.endswith("=") and not text.endswith(_OPERATORS_ENDING_IN_EQ)):
+        text = text[:-1].rstrip()
+    if len(text) > MAX_SIGNATURE_CHARS:
+        text = text[: MAX_SIGNATURE_CHARS - 1] + "…"
+    return text
+
+
+def _comments_before(node: ts.Node, stop: int) -> list[ts.Node]:
+    """Comment nodes inside ``node`` that end before ``stop``, in source order."""
+    found: list[ts.Node] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        for child in current.children:
+            if child.start_byte >= stop:
+                break
+            if "comment" in child.type:
+                if child.end_byte <= stop:
+                    found.append(child)
+            elif child.child_count:
+                pending.append(child)
+    found.sort(key=lambda comment: comment.start_byte)
+    return found
+
+
+def _receiver_parts(source: bytes, node: ts.Node) -> list[str]:
+    text = _text(source, node)
+    while True:
+        stripped = _GENERIC_ARGS.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
+    parts = (part.strip(" \t\r\n*&()") for part in _RECEIVER_SPLIT.split(text))
+    return [part for part in parts if part]
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def _plain_import(source: bytes, node: ts.Node) -> list[str]:
+    text = _text(source, node).strip()
+    # A JavaScript template literal with substitutions is not a module name. (Shell
+    # expansions such as `"$(dirname "$0")/lib.sh"` are kept: the resolver knows them.)
+    if text.startswith("`") and "${" in text:
+        return []
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] == text[0]:
+        text = text[1:-1]
+    if "\n" in text:
+        return []
+    return [text] if text else []
+
+
+def _relative_import(source: bytes, node: ts.Node) -> list[str]:
+    return [m if m.startswith(".") else "./" + m for m in _plain_import(source, node)]
+
+
+_SCALA_RENAMES = ("arrow_renamed_identifier", "renamed_identifier", "as_renamed_identifier")
+
+
+def _php_dir_import(source: bytes, node: ts.Node) -> list[str]:
+    """The literal of ``__DIR__ . '/x.php'``: relative to the including file."""
+    return ["./" + m.lstrip("/") for m in _plain_import(source, node)]
+
+
+def _python_import(source: bytes, node: ts.Node) -> list[str]:
+    """``import a.b as c`` -> a.b; ``from a import b, c`` -> a, a.b, a.c."""
+    if node.type == "import_statement":
+        return [_python_dotted(source, child) for child in node.children_by_field_name("name")]
+    module_node = node.child_by_field_name("module_name")
+    if module_node is None:
+        return []
+    module = "".join(_text(source, module_node).split())
+    found = [module]
+    for child in node.children_by_field_name("name"):
+        name = _python_dotted(source, child)
+        found.append(module + name if module.endswith(".") else f"{module}.{name}")
+    return found
+
+
+def _python_dotted(source: bytes, node: ts.Node) -> str:
+    if node.type == "aliased_import":
+        inner = node.child_by_field_name("name")
+        node = inner if inner is not None else node
+    return "".join(_text(source, node).split())
+
+
+def _rust_use(source: bytes, node: ts.Node) -> list[str]:
+    """Expand a ``use`` tree: ``a::{b, c::d as e, f::*}`` -> a::b, a::c::d, a::f."""
+    found: list[str] = []
+    pending: list[tuple[str, ts.Node]] = [("", node)]
+    while pending:
+        prefix, current = pending.pop()
+        kind = current.type
+        if kind == "use_as_clause":
+            path = current.child_by_field_name("path")
+            if path is not None:
+                pending.append((prefix, path))
+        elif kind == "scoped_use_list":
+            path = current.child_by_field_name("path")
+            inner = _rust_join(prefix, _compact(source, path)) if path is not None else prefix
+            items = current.child_by_field_name("list")
+            if items is not None:
+                pending.extend((inner, item) for item in reversed(items.named_children))
+        elif kind == "use_list":
+            pending.extend((prefix, item) for item in reversed(current.named_children))
+        elif kind == "use_wildcard":
+            path = current.named_children[0] if current.named_children else None
+            found.append(_rust_join(prefix, _compact(source, path)) if path is not None else prefix)
+        elif kind == "self":
+            found.append(prefix)
+        elif "comment" not in kind:
+            found.append(_rust_join(prefix, _compact(source, current)))
+    return [item for item in found if item]
+
+
+def _rust_join(prefix: str, path: str) -> str:
+    return f"{prefix}::{path}" if prefix and path else prefix or path
+
+
+def _rust_mod(source: bytes, node: ts.Node) -> list[str]:
+    name = node.child_by_field_name("name")
+    return [f"mod {_text(source, name)}"] if name is not None else []
+
+
+def _scala_import(source: bytes, node: ts.Node) -> list[str]:
+    """``import a.b.{C, D => E}`` -> a.b.C, a.b.D; ``import a.b._`` -> a.b."""
+    path: list[str] = []
+    found: list[str] = []
+    for child in node.named_children:
+        kind = child.type
+        if kind in ("identifier", "type_identifier", "stable_identifier"):
+            path.append(_compact(source, child))
+        elif kind in ("namespace_selectors", "import_selectors"):
+            prefix = ".".join(path)
+            for selector in child.named_children:
+                if selector.type in ("identifier", "type_identifier"):
+                    found.append(f"{prefix}.{_text(source, selector)}")
+                elif selector.type in _SCALA_RENAMES:
+                    original = selector.child_by_field_name("name")
+                    if original is not None:
+                        found.append(f"{prefix}.{_text(source, original)}")
+                elif selector.type in ("namespace_wildcard", "wildcard"):
+                    found.append(prefix)
+        elif kind in ("namespace_wildcard", "wildcard"):
+            found.append(".".join(path))
+        elif kind in _SCALA_RENAMES:
+            original = child.child_by_field_name("name")
+            if original is not None:
+                path.append(_text(source, original))
+    if not found and path:
+        found.append(".".join(path))
+    return found
+
+
+def _php_use(source: bytes, node: ts.Node) -> list[str]:
+    """``use A\\B\\C;`` -> A\\B\\C; ``use A\\{B, C as D};`` -> A\\B, A\\C."""
+    found: list[str] = []
+    prefix = ""
+    for child in node.named_children:
+        if child.type in ("namespace_name", "qualified_name", "name"):
+            prefix = _compact(source, child).strip("\\")
+        elif child.type == "namespace_use_clause":
+            found.append(_php_clause(source, child, ""))
+        elif child.type == "namespace_use_group":
+            for clause in child.named_children:
+                if clause.type in ("namespace_use_clause", "namespace_use_group_clause"):
+                    found.append(_php_clause(source, clause, prefix))
+    return [item for item in found if item]
+
+
+def _php_clause(source: bytes, clause: ts.Node, prefix: str) -> str:
+    name = ""
+    for child in clause.named_children:
+        if child.type in ("qualified_name", "name", "namespace_name"):
+            name = _compact(source, child).strip("\\")
+            break
+    return f"{prefix}\\{name}" if prefix and name else prefix or name
+
+
+def _csharp_using(source: bytes, node: ts.Node) -> list[str]:
+    """``using System.Text;`` -> System.Text; ``using X = A.B;`` -> A.B."""
+    names = [c for c in node.named_children if c.type in ("qualified_name", "identifier")]
+    if not names:
+        return []
+    # In an alias (`using X = A.B;`) the first name is the alias.
+    target = names[-1]
+    return [_compact(source, target)]
+
+
+def _compact(source: bytes, node: ts.Node | None) -> str:
+    return "".join(_text(source, node).split()) if node is not None else ""
+
+
+_IMPORT_FORMS: dict[str, Callable[[bytes, ts.Node], list[str]]] = {
+    "": _plain_import,
+    "relative": _relative_import,
+    "python": _python_import,
+    "rust": _rust_use,
+    "rust_mod": _rust_mod,
+    "scala": _scala_import,
+    "php_use": _php_use,
+    "php_dir": _php_dir_import,
+    "csharp": _csharp_using,
+}
+
+
+# ----------------------------------------------------------------------- plain text
+
+
+def _text_references(source: bytes, limit: int = MAX_TEXT_REFERENCES) -> tuple[Reference, ...]:
+    """Identifier-like words with their line numbers, one per (word, line)."""
+    found: dict[tuple[str, int], None] = {}
+    text = source.decode("utf-8", "replace")
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        for word in _TEXT_WORD.findall(line):
+            found[(word, line_number)] = None
+            if len(found) >= limit:
+                return tuple(Reference(name, line) for name, line in found)
+    return tuple(Reference(name, line) for name, line in found)
+
+
+def _fallback(source: bytes, language: str) -> FileSymbols:
+    return FileSymbols(language, references=_text_references(source), has_errors=True)
+
+
+# --------------------------------------------------------------------- module level
+
+
+# The one piece of module-level state behind `extract`. An Extractor holds nothing but
+# its thread-local caches (each thread sees only its own parsers and queries, so no
+# state is shared between threads), and creating it loads no grammar.
+_DEFAULT_EXTRACTOR = Extractor()
+
+
+def extract(source: bytes, language: str | None) -> FileSymbols:
+    """Extract definitions, references and imports (see the module docstring).
+
+    Parameters
+    ----------
+    source:
+        The file's bytes.
+    language:
+        A `languages.SUPPORTED_LANGUAGES` id, or ``None`` for plain text.
+    """
+    return _DEFAULT_EXTRACTOR.extract(source, language)
