@@ -1,0 +1,419 @@
+"""Relevance scoring for the context engine: signals, their fusion, and quantisation.
+
+Pure functions over plain data (paths, line numbers, identifier strings); the engine in
+:mod:`context` computes the raw signals from the index and calls these to combine them.
+``docs/context.md`` explains the design; the formula is restated here because this
+module is where it lives.
+
+Signals
+-------
+Every signal maps a file ``f`` (other than the current file) to ``s_k(f)`` in
+``[0, 1]``, by dividing raw values by their maximum (:func:`normalised`):
+
+``imports``
+    1 when the current file imports ``f`` (resolved by :mod:`resolve`), else 0.
+``definitions``
+    For each identifier chain near the cursor (or in the selection / the question),
+    weighted by :func:`proximity_weight` and :func:`name_information`, the symbol
+    table's best matches (same file, imported, same directory, workspace; see
+    :func:`match_weight`) share the weight; ``f`` sums what its definitions received.
+``graph``
+    Personalised PageRank over the def/ref graph (:mod:`graph`), restarting at the
+    current file, the open buffers and the recently edited files
+    (:func:`personalization`), plus, for chat, the definers of names in the question.
+``lexical``
+    The best BM25 score (:mod:`lexical`) of ``f``'s chunks for the cursor window (the
+    lines around the cursor minus the line being typed), the selection or the question.
+``callers``
+    explain/refactor: how strongly ``f`` references the names defined in (or around)
+    the selection: the def/ref graph's edge weights into the current file for them.
+``recency``
+    :func:`recency_scores`: ``1 / (1 + i)`` for the ``i``-th open buffer (most recent
+    first), ``0.6 / (1 + i)`` for the ``i``-th recently edited file; the larger wins.
+``global``
+    The unpersonalised PageRank (how central ``f`` is to the repository).
+
+Fusion
+------
+A file's score is the weighted sum ``S(f) = sum_k w_k(task) * s_k(f)`` with the
+weights of :data:`TASK_WEIGHTS`. A snippet unit ``u`` (a definition, a lexical chunk,
+a caller's function) proposed by signal ``k`` scores
+``U(u) = w_k(task) * s_k(u) + UNIT_FILE_SHARE * S(file of u)``, where ``s_k(u)`` is the
+unit's own raw value divided by the largest of its signal; units are taken in the order
+of ``(quantise(w_k * s_k(u)), quantise(S(file of u)))``, best first, then by path.
+
+Completion's repository section must not move while the user types, so it is ranked
+by the *stable score* ``T(f) = quantise(sum_k w'_k * s_k(f))`` over the cursor-
+independent signals only (:data:`STABLE_WEIGHTS`: imports, graph, recency, global) and
+quantised to quarter-octave bins (:func:`quantise`), ties broken by path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Final, Literal
+
+from minimax_lsp.indexer.graph import identifier_weight
+from minimax_lsp.indexer.lexical import STOP_WORDS
+from minimax_lsp.indexer.records import Definition
+
+__all__ = [
+    "GRAPH_WEIGHTS_OPEN",
+    "GRAPH_WEIGHTS_RECENT",
+    "REGION_BUCKET_LINES",
+    "REGION_MAX_LINES",
+    "SIGNALS",
+    "STABLE_WEIGHTS",
+    "TASKS",
+    "TASK_WEIGHTS",
+    "UNIT_FILE_SHARE",
+    "Task",
+    "Weights",
+    "dominant_signal",
+    "focus_region",
+    "fuse",
+    "identifier_chains",
+    "match_weight",
+    "name_information",
+    "normalised",
+    "personalization",
+    "proximity_weight",
+    "quantise",
+    "recency_scores",
+    "split_chain",
+    "text_identifiers",
+]
+
+Task = Literal["complete", "explain", "refactor", "chat"]
+#: Every task, in the order the documentation lists them.
+TASKS: Final[tuple[Task, ...]] = ("complete", "explain", "refactor", "chat")
+
+#: Signal names, in the order of :class:`Weights` fields.
+SIGNALS: Final = ("imports", "definitions", "graph", "lexical", "callers", "recency", "global")
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """One weight per signal (see the module docstring)."""
+
+    imports: float = 0.0
+    definitions: float = 0.0
+    graph: float = 0.0
+    lexical: float = 0.0
+    callers: float = 0.0
+    recency: float = 0.0
+    global_: float = 0.0
+
+    def of(self, signal: str) -> float:
+        """The weight of ``signal`` (a name from :data:`SIGNALS`)."""
+        return float(getattr(self, "global_" if signal == "global" else signal))
+
+    def as_dict(self) -> dict[str, float]:
+        """``{signal: weight}`` in :data:`SIGNALS` order."""
+        return {f.name.rstrip("_"): float(getattr(self, f.name)) for f in fields(self)}
+
+
+#: ``w_k(task)``. Completion leans on what the cursor is about to use (definitions,
+#: imports); explain/refactor add the selection's callers; chat trusts the words of the
+#: question (lexical) and the repository's shape (global rank) more.
+TASK_WEIGHTS: Final[Mapping[Task, Weights]] = {
+    "complete": Weights(3.0, 4.0, 2.0, 1.5, 0.0, 1.0, 0.5),
+    "explain": Weights(2.0, 4.0, 2.0, 1.0, 3.0, 0.5, 0.5),
+    "refactor": Weights(2.0, 4.0, 2.0, 1.0, 3.0, 0.5, 0.5),
+    "chat": Weights(1.0, 4.0, 2.0, 3.0, 1.0, 0.5, 1.0),
+}
+#: ``w'_k``: completion's stable (repository-level) section, cursor-independent signals.
+STABLE_WEIGHTS: Final = Weights(imports=3.0, graph=2.0, recency=1.0, global_=0.5)
+#: ``lambda`` in ``U(u)``: how much a unit inherits from its file's score.
+UNIT_FILE_SHARE: Final = 0.25
+
+#: Restart weight of the i-th open buffer / recent file in the graph's personalisation.
+GRAPH_WEIGHTS_OPEN: Final = 0.5
+GRAPH_WEIGHTS_RECENT: Final = 0.3
+
+#: The cursor region is quantised to buckets of this many lines (stable while typing).
+REGION_BUCKET_LINES: Final = 40
+#: An enclosing definition up to this long is the cursor region as a whole.
+REGION_MAX_LINES: Final = 80
+
+#: Quarter-octave bins: a score must change by ~19 % to move to another bin.
+_QUANTUM_STEPS_PER_OCTAVE: Final = 4
+
+_SELF_HEADS: Final = frozenset({"self", "this", "cls", "Self", "super", "$this"})
+# An identifier chain: ``name`` or ``a.b.c`` (no spaces around the dots).
+_CHAIN_RE: Final = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+# Locality weights of a symbol-table match (see resolve.Locality).
+_LOCALITY_WEIGHT: Final[Mapping[str, float]] = {
+    "same-file": 1.0,
+    "imported": 1.0,
+    "same-directory": 0.7,
+    "workspace": 0.4,
+}
+_LOCALITY_ORDER: Final[Mapping[str, int]] = {
+    "same-file": 0,
+    "imported": 1,
+    "same-directory": 2,
+    "workspace": 3,
+}
+#: A match below the best tier of its lookup keeps this share of the weight.
+_LESSER_MATCH_FACTOR: Final = 0.15
+_SECONDARY_KINDS: Final = frozenset({"variable", "field"})
+_SECONDARY_KIND_FACTOR: Final = 0.5
+
+
+# --------------------------------------------------------------------------- fusion
+
+
+def normalised(raw: Mapping[str, float]) -> dict[str, float]:
+    """``raw`` divided by its maximum; non-positive entries dropped. Order: by key."""
+    positive = {k: v for k, v in raw.items() if v > 0 and math.isfinite(v)}
+    if not positive:
+        return {}
+    top = max(positive.values())
+    return {k: positive[k] / top for k in sorted(positive)}
+
+
+def fuse(signals: Mapping[str, Mapping[str, float]], weights: Weights) -> dict[str, float]:
+    """``S(f) = sum_k w_k * s_k(f)`` for every file present in any signal.
+
+    Parameters
+    ----------
+    signals:
+        ``{signal name: {path: value in [0, 1]}}`` (already normalised).
+    weights:
+        The task's weights.
+    """
+    scores: dict[str, float] = {}
+    for name in SIGNALS:
+        weight = weights.of(name)
+        values = signals.get(name)
+        if not weight or not values:
+            continue
+        for path, value in values.items():
+            scores[path] = scores.get(path, 0.0) + weight * value
+    return {path: scores[path] for path in sorted(scores)}
+
+
+def dominant_signal(
+    path: str, signals: Mapping[str, Mapping[str, float]], weights: Weights
+) -> str | None:
+    """The signal contributing most to ``path``'s score (ties: :data:`SIGNALS` order)."""
+    best: str | None = None
+    best_value = 0.0
+    for name in SIGNALS:
+        value = weights.of(name) * signals.get(name, {}).get(path, 0.0)
+        if value > best_value:
+            best, best_value = name, value
+    return best
+
+
+def quantise(score: float) -> float:
+    """``score`` rounded down to a quarter-octave bin (``0`` stays ``0``).
+
+    Used where a ranking must not flicker: two scores in the same bin tie, and ties
+    are then broken by path, which never changes while the user types.
+    """
+    if score <= 0 or not math.isfinite(score):
+        return 0.0
+    # The epsilon keeps values computed as exactly a bin edge (2.0 = 4 * 0.5) from
+    # falling to the bin below through floating-point error.
+    steps = math.floor(math.log2(score) * _QUANTUM_STEPS_PER_OCTAVE + 1e-9)
+    return float(2.0 ** (steps / _QUANTUM_STEPS_PER_OCTAVE))
+
+
+def recency_scores(open_paths: Sequence[str], recent_paths: Sequence[str]) -> dict[str, float]:
+    """``s_recency``: open buffers ``1/(1+i)``, recent files ``0.6/(1+i)``, max of both."""
+    scores: dict[str, float] = {}
+    for i, path in enumerate(open_paths):
+        scores[path] = max(scores.get(path, 0.0), 1.0 / (1 + i))
+    for i, path in enumerate(recent_paths):
+        scores[path] = max(scores.get(path, 0.0), 0.6 / (1 + i))
+    return {p: scores[p] for p in sorted(scores)}
+
+
+def personalization(
+    current: str | None,
+    open_paths: Sequence[str],
+    recent_paths: Sequence[str],
+    mentioned: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Restart weights of the personalised PageRank.
+
+    The current file 1.0, the ``i``-th open buffer ``0.5/(1+i)``, the ``i``-th recent
+    file ``0.3/(1+i)`` (the larger when a file is both), plus ``mentioned`` (e.g. the
+    definers of the names in a chat question) added on top.
+    """
+    seed: dict[str, float] = {}
+    if current is not None:
+        seed[current] = 1.0
+    for i, path in enumerate(open_paths):
+        seed[path] = max(seed.get(path, 0.0), GRAPH_WEIGHTS_OPEN / (1 + i))
+    for i, path in enumerate(recent_paths):
+        seed[path] = max(seed.get(path, 0.0), GRAPH_WEIGHTS_RECENT / (1 + i))
+    for path, weight in (mentioned or {}).items():
+        seed[path] = seed.get(path, 0.0) + weight
+    return {p: seed[p] for p in sorted(seed)}
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+def name_information(name: str, n_definers: int) -> float:
+    """How much a use of ``name`` says about where to look, in ``[0, 1]``.
+
+    ``sqrt(identifier_weight / 10)``, the graph's weighting (long descriptive names 10x,
+    private/short/common names 0.1x each) rescaled so that a long descriptive name
+    defined in a few files scores 1 and ``x`` or ``get`` defined everywhere almost 0.
+    """
+    weight = identifier_weight(name, max(1, n_definers))
+    return min(1.0, math.sqrt(weight / 10.0)) if weight > 0 else 0.0
+
+
+def proximity_weight(distance: int) -> float:
+    """Weight of an identifier ``distance`` lines from the cursor (quantised steps)."""
+    distance = abs(distance)
+    if distance == 0:
+        return 1.0
+    if distance <= 3:
+        return 0.8
+    if distance <= 10:
+        return 0.6
+    return 0.4
+
+
+def match_weight(locality: str, best_locality: str, qualifier_ok: bool, kind: str) -> float:
+    """Share of an identifier's weight one symbol-table match receives (before splitting).
+
+    Locality (same file / imported 1.0, same directory 0.7, workspace 0.4); matches in a
+    worse tier than the lookup's best keep only 15 %; so do qualified lookups whose
+    qualifier did not match; variables and fields count half.
+    """
+    weight = _LOCALITY_WEIGHT.get(locality, 0.4)
+    if _LOCALITY_ORDER.get(locality, 3) > _LOCALITY_ORDER.get(best_locality, 3):
+        weight *= _LESSER_MATCH_FACTOR
+    if not qualifier_ok:
+        weight *= _LESSER_MATCH_FACTOR
+    if kind in _SECONDARY_KINDS:
+        weight *= _SECONDARY_KIND_FACTOR
+    return weight
+
+
+def split_chain(chain: str) -> tuple[str, ...]:
+    """``"self.a.b"`` -> ``("a", "b")``: segments without a self-like receiver."""
+    parts = tuple(p for p in chain.split(".") if p)
+    while parts and parts[0] in _SELF_HEADS:
+        parts = parts[1:]
+    return parts
+
+
+def identifier_chains(
+    line_text: Callable[[int], str],
+    start: int,
+    end: int,
+    *,
+    cursor_line: int | None = None,
+    cursor_column: int = 0,
+    weight_of: Callable[[int], float] | None = None,
+    limit: int = 400,
+) -> dict[str, float]:
+    """Identifier chains in lines ``start..end`` with the best weight each occurrence had.
+
+    Parameters
+    ----------
+    line_text:
+        ``line_text(n)`` returns line ``n`` (1-based) without its newline.
+    start, end:
+        The line range to read.
+    cursor_line, cursor_column:
+        The chain touching the cursor on its line is the one being typed: it is left
+        out (a half-typed name must not pull in whatever it happens to match).
+    weight_of:
+        Weight of an occurrence on line ``n`` (default 1.0).
+    limit:
+        At most this many distinct chains (the first ones met).
+
+    Returns
+    -------
+    dict[str, float]
+        ``{chain: weight}``, chains without self-like heads (``self.x.y`` -> ``x.y``);
+        keywords and stop words alone are skipped. Ordered by chain.
+    """
+    found: dict[str, float] = {}
+    for number in range(start, end + 1):
+        text = line_text(number)
+        if not text:
+            continue
+        weight = weight_of(number) if weight_of is not None else 1.0
+        for match in _CHAIN_RE.finditer(text):
+            if number == cursor_line and match.start() < cursor_column <= match.end():
+                continue
+            parts = split_chain(match.group())
+            if not parts or (len(parts) == 1 and parts[0].lower() in STOP_WORDS):
+                continue
+            chain = ".".join(parts)
+            if chain not in found and len(found) >= limit:
+                continue
+            if weight > found.get(chain, 0.0):
+                found[chain] = weight
+    return {c: found[c] for c in sorted(found)}
+
+
+def text_identifiers(text: str, *, limit: int = 200) -> dict[str, float]:
+    """Identifier chains of free text (a chat question), each with weight 1.0.
+
+    Plain lower-case English words are kept too (they may name a function); the symbol
+    table decides which ones mean something.
+    """
+    lines = text.split("\n")
+    return identifier_chains(lambda n: lines[n - 1], 1, len(lines), limit=limit)
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def focus_region(
+    definitions: Iterable[Definition],
+    line: int,
+    line_count: int,
+    selection: tuple[int, int] | None = None,
+) -> tuple[int, int]:
+    """The lines whose identifiers steer a request (quantised, stable while typing).
+
+    The selection when there is one. Otherwise the innermost function, method or class
+    around the cursor when it is at most :data:`REGION_MAX_LINES` long; else the
+    cursor's bucket of :data:`REGION_BUCKET_LINES` lines widened by half a bucket on
+    each side, cut to the enclosing definition. Typing inside one function therefore
+    keeps the same region (and the same ranking) until the function changes shape.
+    """
+    if line_count <= 0:
+        return 1, 0
+    if selection is not None:
+        a, b = selection
+        a = min(max(1, a), line_count)
+        return a, min(max(a, b), line_count)
+    line = min(max(1, line), line_count)
+    enclosing = _innermost(definitions, line)
+    if enclosing is not None and enclosing[1] - enclosing[0] + 1 <= REGION_MAX_LINES:
+        return enclosing
+    bucket = (line - 1) // REGION_BUCKET_LINES * REGION_BUCKET_LINES + 1
+    half = REGION_BUCKET_LINES // 2
+    lo, hi = bucket - half, bucket + REGION_BUCKET_LINES + half - 1
+    if enclosing is not None:
+        lo, hi = max(lo, enclosing[0]), min(hi, enclosing[1])
+    return max(1, lo), min(line_count, hi)
+
+
+_REGION_KINDS: Final = frozenset({"function", "method", "class", "struct", "interface", "enum"})
+
+
+def _innermost(definitions: Iterable[Definition], line: int) -> tuple[int, int] | None:
+    best: tuple[int, int] | None = None
+    for d in definitions:
+        if d.kind in _REGION_KINDS and d.start_line <= line <= d.end_line:
+            span = (d.start_line, d.end_line)
+            if best is None or span[1] - span[0] < best[1] - best[0]:
+                best = span
+    return best
