@@ -28,8 +28,8 @@ apt_install() {
   fi
 }
 
-echo "== lua lint tools"
-apt_install lua-check
+echo "== lua lint tools, Emacs + eglot (editor config test)"
+apt_install lua-check emacs-nox elpa-eglot
 if ! command -v stylua >/dev/null 2>&1; then
   npm install -g --silent @johnnymorganz/stylua-bin@2.5.2
 fi
