@@ -49,6 +49,10 @@ FEATURES: Final[tuple[str, ...]] = (
     "minimax_lsp.server.features.configuration",
     "minimax_lsp.server.features.documents",
     "minimax_lsp.server.features.workspace_commands",
+    "minimax_lsp.server.features.code_actions",
+    "minimax_lsp.server.features.commands",
+    "minimax_lsp.server.features.inline_completion",
+    "minimax_lsp.server.features.completion",
 )
 
 #: ``async def handler(session, args) -> JSON-able result``; ``args`` are the command's
