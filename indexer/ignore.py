@@ -6,7 +6,7 @@ file contents or git processes (``scan.py`` combines the pieces into a policy).
 Two kinds of rule live here:
 
 * :class:`NameRules` -- fixed, built-in lists (secrets, vendored folders, generated
-  files) matched on path components. All their patterns are simple globs: ``*``, ``?``
+  and data files) matched on path components. All their patterns are simple globs: ``*``, ``?``
   and ``[...]`` never cross a ``/``. A pattern ending in ``/`` names a *directory*
   anywhere in the tree; a pattern with an inner ``/`` (``.docker/config.json``) matches
   the trailing components of a file path; any other pattern matches a *file's* base
@@ -437,6 +437,24 @@ BINARY_EXTENSIONS: frozenset[str] = frozenset(
 )
 
 
+#: Data files recognised by name (case-insensitive), whatever their size: gettext
+#: translation catalogs (``.po``: the source's strings again in every language, 1,271
+#: files and 8.7 MB of Django's 15.6 MB of text; ``.pot``: their generated template)
+#: and vector drawings (``.svg``: path data). Neither helps a model write code, and
+#: both crowd lexical search with near-duplicates. An open buffer of one stays usable.
+DATA_NAMES: tuple[str, ...] = ("*.po", "*.pot", "*.svg")
+
+#: Extensions (lower case, no dot) of formats that hold data rather than code when they
+#: are large: skipped as data over :data:`DATA_FILE_BYTES` (a fixture, a dump, a log, a
+#: word list), indexed below it (a config file, a small sample).
+DATA_EXTENSIONS: frozenset[str] = frozenset(
+    ("csv", "tsv", "json", "jsonl", "ndjson", "geojson", "xml", "txt", "log", "dat")
+)
+
+#: Size above which a file with a :data:`DATA_EXTENSIONS` extension is data.
+DATA_FILE_BYTES = 256 * 1024
+
+
 def is_ignore_file(rel_path: str) -> bool:
     """True for ``.gitignore``, any AI-ignore file, or ``.git/info/exclude``, anywhere.
 
@@ -674,11 +692,28 @@ class IgnoreTree:
         if folder:
             directory += os.sep + folder.replace("/", os.sep)
         lines: list[str] = []
-        for name in self.names:
+        for name in self._present(directory):
             found = read_ignore_lines(directory + os.sep + name)
             if found:
                 lines.extend(found)
         return compile_gitignore(lines)
+
+    def _present(self, directory: str) -> Sequence[str]:
+        """The names worth trying to read in ``directory``, in :attr:`names` order.
+
+        With several names (the seven AI-ignore files), one listing of the folder is
+        cheaper than a failed ``open`` per name (measured 3x less CPU on a 3,000-folder
+        tree). Names are matched case-insensitively, as a case-insensitive file system
+        would open them: an extra ignore file read errs on the side of privacy.
+        """
+        if len(self.names) < 2:
+            return self.names
+        try:
+            # Plain strings, as in `_load`: no Path object per entry.
+            listed = {entry.lower(): entry for entry in os.listdir(directory)}  # noqa: PTH208
+        except OSError:
+            return self.names  # let each read fail (or succeed) on its own
+        return [listed[name.lower()] for name in self.names if name.lower() in listed]
 
     def _chain(self, folder: str) -> tuple[tuple[int, GitIgnoreSpec], ...]:
         try:

@@ -7,13 +7,18 @@ Contract
   environment variable, then ``platformdirs.user_cache_dir("minimax-lsp")``.
 - What: one row per indexed file, keyed by its workspace-relative path, holding the size,
   ``mtime_ns`` and content hash the symbols were extracted from, the line count, and the
-  serialised :class:`~minimax_lsp.indexer.records.FileSymbols` (compact JSON arrays, see
-  :func:`encode_symbols`).
+  :class:`~minimax_lsp.indexer.records.FileSymbols` in two columns: ``symbols``, a compact
+  JSON array ``[language, has_errors, definitions, imports]`` (so SQLite's JSON functions
+  can inspect it: ``json_array_length(CAST(symbols AS TEXT), '$[2]')`` counts
+  definitions), and ``refs``, the references packed as integer columns
+  (:class:`~minimax_lsp.indexer.records.PackedReferences`; empty when there are none).
+  Loaded symbols keep their references packed until somebody reads them.
 - Versions: the schema version lives in ``PRAGMA user_version``; the *extractor
   fingerprint* (:func:`extractor_fingerprint`: :data:`EXTRACTOR_VERSION` plus a digest of
   the tag queries and the extractor's source) lives in the ``meta`` table. A schema
-  mismatch rebuilds the database; an extractor mismatch drops every parsed row (they are
-  re-parsed on the next refresh).
+  mismatch rebuilds the database (quietly for an older version of ours: an upgrade, not
+  damage); an extractor mismatch drops every parsed row (they are re-parsed on the next
+  refresh).
 - Robustness: the database runs in WAL mode and every write is one transaction, so a
   process killed mid-write leaves the last committed state. A second process opening the
   same database waits for the lock (``busy_timeout``). A database that is corrupted (not
@@ -47,12 +52,20 @@ from typing import Any, Final
 
 import platformdirs
 
-from minimax_lsp.indexer.records import Definition, FileEntry, FileSymbols, Reference
+from minimax_lsp.indexer.records import (
+    Definition,
+    FileEntry,
+    FileSymbols,
+    PackedReferences,
+    packed_references,
+    packed_symbols,
+)
 
 logger = logging.getLogger(__name__)
 
 #: Layout version of the database (``PRAGMA user_version``). Bump on any schema change.
-SCHEMA_VERSION: Final = 1
+#: 2: the references moved to their own ``refs`` column, packed.
+SCHEMA_VERSION: Final = 2
 #: Version of what the extractor produces. Bump when parse.py / the queries change
 #: their output in a way the source digest in :func:`extractor_fingerprint` cannot see
 #: (a grammar wheel upgrade, say).
@@ -66,7 +79,7 @@ BUSY_TIMEOUT_SECONDS: Final = 10.0
 _SQLITE_CORRUPT: Final = 11
 _SQLITE_NOTADB: Final = 26
 
-_FILES_COLUMNS: Final = ("path", "size", "mtime_ns", "hash", "line_count", "symbols")
+_FILES_COLUMNS: Final = ("path", "size", "mtime_ns", "hash", "line_count", "symbols", "refs")
 _META_COLUMNS: Final = ("key", "value")
 _SCHEMA: Final = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -76,7 +89,8 @@ CREATE TABLE files (
     mtime_ns INTEGER NOT NULL,
     hash TEXT NOT NULL,
     line_count INTEGER NOT NULL,
-    symbols BLOB NOT NULL
+    symbols BLOB NOT NULL,
+    refs BLOB NOT NULL
 ) WITHOUT ROWID;
 """
 _UNSAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
@@ -122,7 +136,10 @@ def extractor_fingerprint() -> str:
     (``indexer/queries/*.scm``), the source of ``parse.py`` and ``languages.py``, and the
     installed versions of tree-sitter and the grammar wheels, so editing a query or
     upgrading a grammar invalidates the cache even if nobody remembers to bump the
-    constant. Costs ~50 ms (package metadata look-ups), once per opened index.
+    constant. The source of ``scan.py`` and ``ignore.py`` is digested too: a warm refresh
+    does not re-sniff the content of stored files whose size and mtime are unchanged
+    (``scan(known=...)``), which is only sound while the content rules are the ones that
+    admitted them. Costs ~50 ms (package metadata look-ups), once per opened index.
     """
     # Imported here: the grammar table pulls in tree_sitter, which store users that only
     # locate or inspect a database (doctor) do not need.
@@ -136,7 +153,9 @@ def extractor_fingerprint() -> str:
             version = "?"
         digest.update(f"{module}={version}\0".encode())
     package = resources.files("minimax_lsp.indexer")
-    sources = [package.joinpath("parse.py"), package.joinpath("languages.py")]
+    sources = [
+        package.joinpath(name) for name in ("parse.py", "languages.py", "scan.py", "ignore.py")
+    ]
     queries = package.joinpath("queries")
     if queries.is_dir():
         sources += sorted(
@@ -153,25 +172,23 @@ def extractor_fingerprint() -> str:
 
 # --------------------------------------------------------------------------- codec
 #
-# One JSON array per file, positional to stay small and fast to decode:
-#   [language, has_errors, definitions, imports, reference_names, reference_pairs]
-# definitions: [[name, kind, start_line, end_line, signature, scope], ...]
-# reference_names: the distinct names used in the file; reference_pairs: a flat int list
-# [name_index, line, name_index, line, ...]. Decoding the references is what dominates a
-# warm start, so they are stored as integers: JSON decodes a flat int array ~6x faster
-# than the same data as [str, int] pairs (0.10 s vs 0.63 s per million references).
-# Building the Reference objects then costs ~0.6 us each and is the floor; sharing equal
-# objects through a dict was measured slower than constructing them.
+# The symbols of one file travel (from a parse worker) and are stored as two parts:
+#   head: compact JSON [language, has_errors, definitions, imports], with
+#         definitions as [[name, kind, start_line, end_line, signature, scope], ...];
+#   refs: the references in `records.PackedReferences` form (b"" when there are none):
+#         a name table and two integer columns, checksummed.
+# A warm start used to be dominated by building a `Reference` per stored reference
+# (~0.6 us each: 1.6 s of CPU for the whole Django tree). Now loading only verifies the
+# packed part (sizes and a CRC-32, ~1 GB/s) and the references are built when somebody
+# reads them. Definitions stay JSON: json.loads is C, and they are needed at once (the
+# symbol table). As one blob (`encode_symbols`) the head is prefixed with its length.
+
+_LENGTH: Final = 4
 
 
-def encode_symbols(symbols: FileSymbols) -> bytes:
-    """Serialise ``symbols`` (inverse of :func:`decode_symbols`)."""
-    names: dict[str, int] = {}
-    pairs: list[int] = []
-    for ref in symbols.references:
-        index = names.setdefault(ref.name, len(names))
-        pairs += (index, ref.line)
-    payload = [
+def encode_parts(symbols: FileSymbols) -> tuple[bytes, bytes]:
+    """``symbols`` as the ``(symbols, refs)`` column values (see the codec notes)."""
+    head = [
         symbols.language,
         int(symbols.has_errors),
         [
@@ -179,23 +196,53 @@ def encode_symbols(symbols: FileSymbols) -> bytes:
             for d in symbols.definitions
         ],
         list(symbols.imports),
-        list(names),
-        pairs,
     ]
     # ensure_ascii keeps lone surrogates (from undecodable source bytes) encodable.
-    return json.dumps(payload, separators=(",", ":")).encode("ascii")
+    data = json.dumps(head, separators=(",", ":")).encode("ascii")
+    references = packed_references(symbols)
+    return data, references.data if len(references) else b""
 
 
-def decode_symbols(data: bytes | str) -> FileSymbols:
-    """Deserialise what :func:`encode_symbols` wrote; raises ``ValueError`` on bad data."""
+def decode_parts(head: bytes | str, refs: bytes) -> FileSymbols:
+    """Inverse of :func:`encode_parts`; raises ``ValueError`` on bad data.
+
+    The references are checked (sizes, checksum) but built only when first read.
+    """
     try:
-        language, has_errors, defs, imports, names, pairs = json.loads(data)
-        definitions = tuple(Definition(*d) for d in defs)
-        it = iter(pairs)
-        references = tuple([Reference(names[i], line) for i, line in zip(it, it, strict=True)])
-        return FileSymbols(str(language), definitions, references, tuple(imports), bool(has_errors))
-    except (ValueError, TypeError, IndexError) as exc:
+        language, has_errors, defs, imports = json.loads(head)
+        definitions = tuple([Definition(*d) for d in defs])
+        references = PackedReferences(refs) if refs else _NO_REFERENCES
+        return packed_symbols(
+            str(language), definitions, references, tuple(imports), bool(has_errors)
+        )
+    except (ValueError, TypeError, IndexError, UnicodeError) as exc:
         raise ValueError(f"undecodable symbols: {exc}") from exc
+
+
+def encode_symbols(symbols: FileSymbols) -> bytes:
+    """Serialise ``symbols`` as one blob (inverse of :func:`decode_symbols`)."""
+    head, refs = encode_parts(symbols)
+    return len(head).to_bytes(_LENGTH, "little") + head + refs
+
+
+def decode_symbols(data: bytes) -> FileSymbols:
+    """Deserialise what :func:`encode_symbols` wrote; raises ``ValueError`` on bad data."""
+    head, refs = split_blob(data)
+    return decode_parts(head, refs)
+
+
+def split_blob(data: bytes) -> tuple[bytes, bytes]:
+    """The ``(symbols, refs)`` column values of an :func:`encode_symbols` blob."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ValueError(f"undecodable symbols: not bytes but {type(data).__name__}")
+    blob = bytes(data)
+    size = int.from_bytes(blob[:_LENGTH], "little")
+    if len(blob) < _LENGTH + size or len(blob) < _LENGTH:
+        raise ValueError("undecodable symbols: truncated")
+    return blob[_LENGTH : _LENGTH + size], blob[_LENGTH + size :]
+
+
+_NO_REFERENCES: Final = PackedReferences.from_columns((), (), ())
 
 
 # --------------------------------------------------------------------------- store
@@ -280,6 +327,19 @@ class Store:
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._write_meta(conn)
                 return
+            if 0 < version < SCHEMA_VERSION:
+                # Written by an older version of ours: an upgrade, not damage. The rows
+                # are only a cache of what the next refresh re-parses.
+                logger.info(
+                    "index cache %s: upgrading schema %d -> %d", self.path, version, SCHEMA_VERSION
+                )
+                for table in tables:
+                    if table in ("files", "meta"):
+                        conn.execute(f"DROP TABLE {table}")
+                _create_schema(conn)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._write_meta(conn)
+                return
             if version != SCHEMA_VERSION:
                 raise CorruptDatabase(f"schema version {version}, expected {SCHEMA_VERSION}")
             if _columns(conn, "files") != _FILES_COLUMNS or _columns(conn, "meta") != _META_COLUMNS:
@@ -320,7 +380,7 @@ class Store:
         with self._lock:
             try:
                 rows = self._conn.execute(
-                    "SELECT path, size, mtime_ns, hash, line_count, symbols FROM files"
+                    "SELECT path, size, mtime_ns, hash, line_count, symbols, refs FROM files"
                 ).fetchall()
             except sqlite3.Error as exc:
                 if not _is_corruption(exc):
@@ -331,9 +391,9 @@ class Store:
         entries: dict[str, FileEntry] = {}
         bad: list[str] = []
         with gc_paused():
-            for path, size, mtime_ns, content_hash, line_count, blob in rows:
+            for path, size, mtime_ns, content_hash, line_count, head, refs in rows:
                 try:
-                    symbols = decode_symbols(blob)
+                    symbols = decode_parts(head, refs)
                 except ValueError:
                     bad.append(path)
                     continue
@@ -383,17 +443,11 @@ class Store:
             stale, which the size/mtime/hash checks catch on the next load).
         """
         blobs = blobs or {}
-        rows = [
-            (
-                e.path,
-                e.size,
-                e.mtime_ns,
-                e.content_hash,
-                e.line_count,
-                blobs.get(e.path) or encode_symbols(e.symbols),
-            )
-            for e in upserted
-        ]
+        rows = []
+        for e in upserted:
+            blob = blobs.get(e.path)
+            head, refs = split_blob(blob) if blob else encode_parts(e.symbols)
+            rows.append((e.path, e.size, e.mtime_ns, e.content_hash, e.line_count, head, refs))
         touches = [(e.size, e.mtime_ns, e.path) for e in touched]
         gone = [(p,) for p in deleted]
         if not (rows or touches or gone):
@@ -402,7 +456,7 @@ class Store:
             try:
                 with _transaction(self._conn, immediate=True):
                     self._conn.executemany(
-                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows
+                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows
                     )
                     self._conn.executemany(
                         "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", touches

@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -92,6 +93,15 @@ def test_cold_refresh_indexes_what_the_policy_allows(ws: Path, cache: Path) -> N
         entry = index.get("src/app.py")
         assert entry is not None and entry.line_count == 4
         assert "..util" not in entry.symbols.imports and ".util" in entry.symbols.imports
+
+
+def test_plain_text_is_indexed_without_references(idx: Index) -> None:
+    readme = idx.get("README.md")
+    assert readme is not None and readme.line_count == 1
+    assert readme.symbols == FileSymbols("text")  # lexical search reads the text itself
+    app = idx.get("src/app.py")
+    assert app is not None
+    assert ("helper", 4) in {(r.name, r.line) for r in app.symbols.references}
 
 
 def test_a_restarted_index_parses_nothing(ws: Path, cache: Path) -> None:
@@ -266,6 +276,14 @@ def test_a_changed_ignore_file_reloads_the_rules(idx: Index, ws: Path) -> None:
     (ws / ".aiignore").unlink()
     assert "src/util.py" in idx.update([ws / ".aiignore"])
     assert idx.get("src/util.py") is not None
+
+
+def test_refresh_rereads_the_rules_without_being_told(idx: Index, ws: Path) -> None:
+    _write(ws, ".aiignore", "web/\n")  # nobody calls update() for it
+    stats = idx.refresh()
+    assert "web/app.js" not in idx.paths()
+    assert stats.skipped.get("ai-ignored") == 1
+    assert idx.policy.check_path("web/app.js") is not None  # the policy itself too
 
 
 def test_rows_denied_by_new_rules_are_not_served_after_a_restart(ws: Path, cache: Path) -> None:
@@ -452,6 +470,20 @@ def test_parallel_workers_give_the_same_index(
     assert caplog.records == []  # no fallback to sequential parsing
     with _open(ws, tmp_path / "c2", workers=2) as again:  # blobs from workers persisted
         assert again.refresh().parsed == 0
+
+
+def test_workers_fork_only_from_a_single_threaded_process() -> None:
+    if sys.platform != "linux" or threading.active_count() != 1:
+        pytest.skip("needs Linux and no other thread in the test process")
+    assert index_module._pool_context().get_start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert index_module._pool_context().get_start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_corrupted_cache_is_rebuilt_by_the_index(

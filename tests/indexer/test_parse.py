@@ -32,12 +32,13 @@ from minimax_lsp.indexer.languages import (
     query_source,
 )
 from minimax_lsp.indexer.parse import (
+    MAX_REFERENCES,
     MAX_SIGNATURE_CHARS,
     MAX_TEXT_REFERENCES,
     Extractor,
     extract,
 )
-from minimax_lsp.indexer.records import TEXT_LANGUAGE, FileSymbols
+from minimax_lsp.indexer.records import TEXT_LANGUAGE, FileSymbols, Reference
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_DIRS = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
@@ -202,30 +203,39 @@ def test_broken_query_is_logged_and_falls_back(
 # ------------------------------------------------------------- text and garbage
 
 
-def test_text_fallback_lists_words_per_line() -> None:
+def test_plain_text_has_no_symbols() -> None:
+    # Lexical search reads plain text itself; words as references only cost space.
     text = b"Deploy the frontend\nthe api_server and Deploy again\n\n42 x y_ z\xff\xfeword\n"
     for language in (None, "markdown"):
         symbols = extract(text, language)
-        assert symbols.language == TEXT_LANGUAGE
-        assert symbols.definitions == () and symbols.imports == ()
-        pairs = [(r.name, r.line) for r in symbols.references]
-        assert pairs == [
-            ("Deploy", 1),
-            ("the", 1),
-            ("frontend", 1),
-            ("the", 2),
-            ("api_server", 2),
-            ("and", 2),
-            ("Deploy", 2),
-            ("again", 2),
-            ("word", 4),
-        ]
+        assert symbols == FileSymbols(TEXT_LANGUAGE)
+        assert symbols.references == ()
+
+
+def test_unparsed_source_falls_back_to_words_per_line() -> None:
+    text = b"Deploy the frontend\nthe api_server and Deploy again\n\n42 x y_ z\xff\xfeword\n"
+    symbols = Extractor(max_parse_bytes=10).extract(text, "python")
+    assert symbols.language == "python" and symbols.has_errors
+    assert symbols.definitions == () and symbols.imports == ()
+    pairs = [(r.name, r.line) for r in symbols.references]
+    assert pairs == [
+        ("Deploy", 1),
+        ("the", 1),
+        ("frontend", 1),
+        ("the", 2),
+        ("api_server", 2),
+        ("and", 2),
+        ("Deploy", 2),
+        ("again", 2),
+        ("word", 4),
+    ]
 
 
 def test_text_fallback_is_capped() -> None:
     text = "\n".join(f"word{i} other{i}" for i in range(MAX_TEXT_REFERENCES)).encode()
-    symbols = extract(text, None)
+    symbols = Extractor(max_parse_bytes=10).extract(text, "python")
     assert len(symbols.references) == MAX_TEXT_REFERENCES
+    assert symbols.references[-1] == Reference(f"other{MAX_TEXT_REFERENCES // 2 - 1}", 5000)
 
 
 def test_source_must_be_bytes() -> None:
@@ -308,6 +318,15 @@ def test_references_exclude_definition_sites_and_are_deduplicated() -> None:
     symbols = extract(source, "python")
     pairs = [(r.name, r.line) for r in symbols.references]
     assert pairs == [("task", 1), ("run", 2), ("task", 2), ("helper", 3), ("task", 3)]
+
+
+def test_references_are_capped_in_line_order() -> None:
+    lines = MAX_REFERENCES // 2 + 10
+    source = "".join(f"run_{i}(value_{i})\n" for i in range(lines)).encode()
+    references = extract(source, "python").references
+    assert len(references) == MAX_REFERENCES
+    assert references[:2] == (Reference("run_0", 1), Reference("value_0", 1))
+    assert references[-1] == Reference(f"value_{MAX_REFERENCES // 2 - 1}", MAX_REFERENCES // 2)
 
 
 def test_imports_are_deduplicated_in_source_order() -> None:

@@ -16,6 +16,8 @@ import pytest
 
 from minimax_lsp.indexer.ignore import (
     AI_IGNORE_FILES,
+    DATA_FILE_BYTES,
+    DATA_NAMES,
     GENERATED_NAMES,
     SECRET_DENY_LIST,
     VENDORED_DIRS,
@@ -293,6 +295,19 @@ def test_ai_ignore_applies_to_git_tracked_files(tmp_path: Path) -> None:
     assert result.skipped == {"ai-ignored": 2}
 
 
+def test_ai_ignore_file_names_match_case_insensitively(tmp_path: Path) -> None:
+    # Read from one listing of each folder; an oddly cased name still counts (as on a
+    # case-insensitive file system): reading one ignore file too many errs on privacy.
+    write(tmp_path, ".CursorIgnore", "secret_plan.py\n")
+    write(tmp_path, "pkg/.AIIGNORE", "*.py\n")
+    write(tmp_path, "secret_plan.py")
+    write(tmp_path, "pkg/mod.py")
+    write(tmp_path, "app.py")
+    result = scan(tmp_path, WALK)
+    assert paths(result) == [".CursorIgnore", "app.py", "pkg/.AIIGNORE"]
+    assert result.skipped == {"ai-ignored": 2}
+
+
 def test_extra_ignore_globs_from_settings(tmp_path: Path) -> None:
     for rel in ("docs/guide.py", "notes.txt", "sub/notes.txt", "top.py", "sub/top.py", "app.py"):
         write(tmp_path, rel)
@@ -364,6 +379,57 @@ def test_too_large_files(tmp_path: Path) -> None:
     assert paths(result) == ["fits.py"]
     assert result.files[0].size == 100
     assert result.skipped == {"too-large": 1}
+
+
+@pytest.mark.parametrize("pattern", DATA_NAMES)
+def test_data_by_name(tmp_path: Path, pattern: str) -> None:
+    rel = "locale/fr/LC_MESSAGES/" + pattern.replace("*", "django").upper()
+    write(tmp_path, rel, 'msgid "Hello"\nmsgstr "Bonjour"\n')
+    write(tmp_path, "app.py")
+    result = scan(tmp_path, WALK)
+    assert paths(result) == ["app.py"]
+    assert result.skipped == {"data": 1}
+    assert PathPolicy(tmp_path, WALK).check_path(rel) is SkipReason.DATA
+
+
+def test_large_data_files_by_size(tmp_path: Path) -> None:
+    big = b'{"rows": [' + b"[1, 2, 3]," * (DATA_FILE_BYTES // 10) + b"[]]}\n"
+    write(tmp_path, "fixtures/big.json", big)
+    write(tmp_path, "fixtures/small.json", b'{"rows": []}\n')
+    write(tmp_path, "words.TXT", b"word\n" * (DATA_FILE_BYTES // 5 + 1))
+    write(tmp_path, "big_module.py", b"x = 1\n" * (DATA_FILE_BYTES // 6 + 1))  # code stays
+    result = scan(tmp_path, WALK)
+    assert paths(result) == ["big_module.py", "fixtures/small.json"]
+    assert result.skipped == {"data": 2}
+    policy = PathPolicy(tmp_path, WALK)
+    assert policy.check_path("fixtures/big.json") is None  # the size needs a stat
+    assert policy.check_file("fixtures/big.json") is SkipReason.DATA
+    # max_file_bytes still comes first.
+    tight = scan(tmp_path, ScanOptions(use_git=False, max_file_bytes=DATA_FILE_BYTES))
+    assert tight.skipped == {"too-large": 3}
+
+
+@pytest.mark.parametrize("use_git", [False, True])
+def test_known_unchanged_files_are_not_sniffed_again(
+    tmp_path: Path, use_git: bool, request: pytest.FixtureRequest
+) -> None:
+    if use_git:
+        request.getfixturevalue("git_env")
+        git(tmp_path, "init", "-q")
+    write(tmp_path, "a.txt", "plain text\n")
+    write(tmp_path, "b.txt", "plain text\n")
+    options = ScanOptions(use_git=use_git)
+    first = {f.path: f for f in scan(tmp_path, options).files}
+    # Same size and mtime, new content that the sniff would refuse.
+    for name in ("a.txt", "b.txt"):
+        write(tmp_path, name, "binary\x00\x00\x00\x00\n")  # as long as "plain text\n"
+        os.utime(tmp_path / name, ns=(first[name].mtime_ns, first[name].mtime_ns))
+    a = first["a.txt"]
+    known = {"a.txt": (a.size, a.mtime_ns), "b.txt": (a.size, a.mtime_ns - 1)}
+    trusted = scan(tmp_path, options, known=known)
+    assert paths(trusted) == ["a.txt"]  # b.txt's mtime differs from the known one
+    assert trusted.skipped == {"binary": 1}
+    assert paths(scan(tmp_path, options)) == []  # without `known`, everything is sniffed
 
 
 @pytest.mark.parametrize("pattern", GENERATED_NAMES)
@@ -847,4 +913,5 @@ def test_skip_reason_values_are_the_contract() -> None:
         "outside-root",
         "unreadable",
         "not-a-file",
+        "data",  # an addition to the contract's list (appended: the rest keeps its order)
     ]

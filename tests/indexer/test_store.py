@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import sqlite3
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+import zlib
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import pytest
 
-from minimax_lsp.indexer.records import Definition, FileEntry, FileSymbols, Reference
+from minimax_lsp.indexer.records import (
+    Definition,
+    FileEntry,
+    FileSymbols,
+    PackedReferences,
+    Reference,
+    packed_references,
+    packed_symbols,
+)
 from minimax_lsp.indexer.store import (
     CACHE_DIR_ENV,
     SCHEMA_VERSION,
@@ -24,6 +36,8 @@ from minimax_lsp.indexer.store import (
     encode_symbols,
     extractor_fingerprint,
 )
+
+RECORDS_LOGGER = "minimax_lsp.indexer.records"
 
 STORE_LOGGER = "minimax_lsp.indexer.store"
 
@@ -122,11 +136,81 @@ def test_symbols_round_trip_exactly() -> None:
 
 
 @pytest.mark.parametrize(
-    "blob", [b"", b"[]", b"{}", b"[1,2,3,4,5,6]", b'["python",0,[[1]],[],[],[]]', b"\xff"]
+    "blob",
+    [
+        b"",
+        b"[]",
+        b"{}",
+        b"[1,2,3,4,5,6]",
+        b'["python",0,[[1]],[],[],[]]',
+        b"\xff",
+        b"\x10\x00\x00\x00" + b'["python",0,[],[]]',  # the head's length is wrong
+        b"\x12\x00\x00\x00" + b'["python",0,[],[]]' + b"\x00" * 30,  # bad references
+    ],
 )
 def test_undecodable_symbols_raise_value_error(blob: bytes) -> None:
     with pytest.raises(ValueError):
         decode_symbols(blob)
+
+
+def test_packed_references_round_trip_any_values() -> None:
+    references = (
+        Reference("os", 1),
+        Reference("naïve\udcff", 2),  # a lone surrogate (undecodable source bytes)
+        Reference("line\nbreak", 3),
+        Reference("os", 3),
+        Reference("far", 2**40),  # lines that do not fit 32 bits take the wide columns
+        Reference("odd", -1),
+    )
+    for refs in (references, references[:4], ()):
+        packed = PackedReferences.from_references(refs)
+        assert len(packed) == len(refs)
+        assert PackedReferences(packed.data).unpack() == refs
+
+
+def test_packed_symbols_behave_like_plain_ones() -> None:
+    plain = _symbols(1)
+    packed = packed_symbols(
+        plain.language,
+        plain.definitions,
+        PackedReferences.from_references(plain.references),
+        plain.imports,
+        plain.has_errors,
+    )
+    assert packed == plain and plain == packed and hash(packed) == hash(plain)
+    assert repr(packed) == repr(plain)
+    assert isinstance(packed.references, tuple)
+    assert packed.references is packed.references  # built once, then cached
+    assert replace(packed, language="go").references == plain.references
+    assert pickle.loads(pickle.dumps(packed)) == plain
+    assert packed_references(packed) is packed_references(packed)  # no re-packing
+    with pytest.raises(FrozenInstanceError):
+        packed.references = ()  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cut", [0, 5, 21, -1])
+def test_damaged_packed_references_are_refused(cut: int) -> None:
+    data = PackedReferences.from_references(_symbols().references).data
+    flipped = bytearray(data)
+    flipped[cut] ^= 0x20
+    for bad in (data[:cut], bytes(flipped)):
+        with pytest.raises(ValueError):
+            PackedReferences(bad)
+
+
+def test_references_that_cannot_be_unpacked_read_as_empty(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Sizes and checksum valid, content not (only a bug could write this): a reader
+    # gets no references and one error line, never an exception.
+    names = b"[1,2]"  # a name table of numbers
+    body = names + (7).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    header = struct.pack("<BxxxIIII", 4, 1, 1, len(names), zlib.crc32(body))
+    packed = PackedReferences(header + body)
+    symbols = packed_symbols("python", (), packed)
+    with caplog.at_level(logging.ERROR, logger=RECORDS_LOGGER):
+        assert symbols.references == ()
+    assert len(caplog.records) == 1
 
 
 # --------------------------------------------------------------------------- reading and writing
@@ -266,6 +350,69 @@ def test_a_damaged_row_is_dropped_not_the_whole_cache(
     assert len(_warnings(caplog)) == 1
 
 
+def test_a_row_with_damaged_references_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = _open(tmp_path)
+    store.write(upserted=[_entry("good.py"), _entry("bad.py")])
+    store.close()
+    conn = sqlite3.connect(store.path)
+    conn.execute("UPDATE files SET refs = substr(refs, 1, length(refs) - 1) WHERE path = 'bad.py'")
+    conn.commit()
+    conn.close()
+    store = _open(tmp_path)
+    assert list(store.load()) == ["good.py"]
+    assert len(_warnings(caplog)) == 1
+
+
+def test_loaded_references_are_equal_and_read_lazily(tmp_path: Path) -> None:
+    store = _open(tmp_path)
+    entry = _entry("a.py", 2)
+    store.write(upserted=[entry])
+    loaded = store.load()["a.py"].symbols
+    assert len(packed_references(loaded)) == len(entry.symbols.references)
+    assert loaded.references == entry.symbols.references
+
+
+def test_definitions_stay_countable_with_sql(tmp_path: Path) -> None:
+    # `minimax-lsp doctor` counts symbols without decoding rows in Python.
+    store = _open(tmp_path)
+    store.write(upserted=[_entry("a.py"), _entry("b.py", 1)])
+    store.close()
+    conn = sqlite3.connect(store.path)
+    query = "SELECT sum(json_array_length(CAST(symbols AS TEXT), '$[2]')) FROM files"
+    assert conn.execute(query).fetchone()[0] == 4
+    conn.close()
+
+
+def test_a_database_of_an_older_schema_is_upgraded_quietly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "index" / "db.sqlite3"
+    path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL, hash TEXT NOT NULL, line_count INTEGER NOT NULL,
+            symbols BLOB NOT NULL) WITHOUT ROWID;
+        INSERT INTO files VALUES ('old.py', 1, 1, 'h', 1, '["python",0,[],[],[],[]]');
+        PRAGMA user_version = 1;
+        """
+    )
+    conn.close()
+    store = _open(tmp_path)
+    assert store.load() == {}
+    assert _warnings(caplog) == []
+    assert store.write(upserted=[_entry("new.py")])
+    store.close()
+    assert list(_open(tmp_path).load()) == ["new.py"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
 def test_unwritable_cache_dir_falls_back_to_memory(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -329,8 +476,8 @@ _LOCKER = textwrap.dedent(
     import sqlite3, sys, time
     conn = sqlite3.connect(sys.argv[1], isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO files VALUES ('held.py', 1, 1, 'h', 0, ?)",
-                 (b'["text",0,[],[],[],[]]',))
+    conn.execute("INSERT INTO files VALUES ('held.py', 1, 1, 'h', 0, ?, ?)",
+                 (b'["text",0,[],[]]', b''))
     print("locked", flush=True)
     time.sleep(0.6)
     conn.execute("COMMIT")
