@@ -33,12 +33,11 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
@@ -47,6 +46,7 @@ from minimax_lsp.indexer.context import ContextDenied, ContextEngine, ContextReq
 from minimax_lsp.indexer.index import Index, Progress
 from minimax_lsp.indexer.scan import ScanOptions
 from minimax_lsp.server.cli import CommandFailed, UsageError
+from minimax_lsp.server.cli.interrupt import cancel_on_sigint
 from minimax_lsp.server.model import (
     ClientConfig,
     ContextOverflow,
@@ -305,7 +305,7 @@ def _open_index(root: Path, settings: Settings) -> Index:
     cancel = threading.Event()
     progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     try:
-        with _cancel_on_sigint(cancel):
+        with cancel_on_sigint(cancel):
             stats = index.refresh(progress=progress, cancel=cancel)
     except BaseException:
         index.close()
@@ -542,25 +542,6 @@ def _as_json(answer: _Answer, *, show_thinking: bool) -> dict[str, object]:
 
 
 # --------------------------------------------------------------------------- indexing UI
-
-
-@contextlib.contextmanager
-def _cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
-    """First Ctrl-C stops the refresh between two files; a second one aborts at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class _ProgressLine:

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
 from minimax_lsp.indexer.index import Index, IndexStats, Progress
 from minimax_lsp.server.cli import CommandFailed, UsageError
+from minimax_lsp.server.cli.interrupt import cancel_on_sigint
 
 #: Minimum seconds between two redraws of the progress line.
 _REDRAW_SECONDS = 0.1
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandFailed(f"cannot open the index for {root}: {exc}") from exc
     try:
-        with _cancel_on_sigint(cancel):
+        with cancel_on_sigint(cancel):
             stats = index.refresh(progress=progress, cancel=cancel)
     finally:
         if progress is not None:
@@ -95,25 +94,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
-
-
-@contextmanager
-def _cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
-    """First Ctrl-C sets ``cancel`` (stop cleanly between files); the second aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _as_json(stats: IndexStats) -> dict[str, object]:
