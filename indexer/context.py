@@ -19,8 +19,10 @@ Contract
 - **Graceful degradation.** When the whole indexed workspace fits, every file is sent
   whole. Otherwise a file is sent whole when it fits its section's allowance, else as an
   outline (signatures only, see :mod:`outline` for the text format), else as a
-  top-level-only outline; a definition too big for the focus section becomes its
-  outline or its head.
+  top-level-only outline; a definition too big for the focus section becomes its lines
+  through its constructor (a class), its outline, or its head. A final *fill pass*
+  spends what the sections leave (more focus units, then whole files, then outlines), so
+  that manifests use nearly all of the budget.
 - **Prompt caching.** For ``task="complete"`` the repository section depends only on
   the budget, the current file's path and imports, the open/recent buffers and the
   (quantised) graph ranks, never on the cursor position or on the text being typed;
@@ -41,9 +43,12 @@ Contract
   edits its numbers may differ within its push tolerance (quantised scores make that
   rarely visible); a fresh engine on the same index always agrees with itself.
 - **Speed.** Derived structures (import resolver and graph, symbol table, def/ref
-  graph, BM25 index, per-file redacted text, token counts and outlines) are built by
-  :meth:`ContextEngine.warm` (or the first pack) and updated incrementally when
-  ``index.version`` changes: only files whose content hash changed are re-derived.
+  graph, BM25 index, per-file redacted text, token counts and outlines, re-export
+  answers) are built by :meth:`ContextEngine.warm` (or the first pack) and updated
+  incrementally when ``index.version`` changes: only files whose content hash changed
+  are re-derived, and of an edited file only its changed BM25 chunks. A completion on a
+  live text the index does not hold never parses it: it reads the parse of the text
+  with the cursor line blanked, kept per file (one parse per edited line).
 - **Threads.** :meth:`ContextEngine.pack` and :meth:`ContextEngine.warm` may be called
   from any thread; they are serialised by one lock (the derived structures are not
   thread-safe).
@@ -57,6 +62,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import stat
 import threading
 from collections import Counter, OrderedDict
@@ -69,24 +75,32 @@ from minimax_lsp.indexer import parse
 from minimax_lsp.indexer.graph import RepoGraph
 from minimax_lsp.indexer.index import Index
 from minimax_lsp.indexer.languages import language_for_path
-from minimax_lsp.indexer.lexical import LexicalIndex, chunk_file, tokenize
+from minimax_lsp.indexer.lexical import ChunkTerms, LexicalIndex, chunk_file, tokenize
 from minimax_lsp.indexer.outline import (
     SourceText,
+    constructor,
     enclosing_definition,
+    header_range,
     outline_definitions,
     render_outline,
 )
 from minimax_lsp.indexer.rank import (
     STABLE_WEIGHTS,
+    STAR,
     TASK_WEIGHTS,
     TASKS,
     UNIT_FILE_SHARE,
+    ImportBinding,
     Task,
     Weights,
+    code_words,
     dominant_signal,
     focus_region,
     fuse,
     identifier_chains,
+    import_bindings,
+    imported_name_value,
+    is_test_path,
     match_weight,
     name_information,
     normalised,
@@ -101,6 +115,7 @@ from minimax_lsp.indexer.redact import redact
 from minimax_lsp.indexer.resolve import (
     ImportGraph,
     ImportResolver,
+    Locality,
     SymbolTable,
     affects_resolution,
 )
@@ -141,7 +156,7 @@ class _Shares:
 
 
 _SHARES: Final[Mapping[Task, _Shares]] = {
-    "complete": _Shares(current=0.35, stable=0.45, focus=1.0, full_file=0.25),
+    "complete": _Shares(current=0.35, stable=0.30, focus=1.0, full_file=0.25),
     "explain": _Shares(current=0.35, stable=0.0, focus=0.30, full_file=0.5),
     "refactor": _Shares(current=0.35, stable=0.0, focus=0.30, full_file=0.5),
     "chat": _Shares(current=0.25, stable=0.0, focus=0.30, full_file=0.5),
@@ -204,6 +219,10 @@ _MIN_RELEVANCE_SHARE: Final = 0.1
 #: BM25 hits in plain-text files (docs, notes) count this much when the current file
 #: is code and the task is not chat (code context first; a question may be about docs).
 _TEXT_HIT_FACTOR: Final = 0.5
+#: The fill pass (what the sections leave) sends a file whole only up to this share of
+#: the budget, and considers at most _FILL_FILES files.
+_FILL_FILE_SHARE: Final = 0.25
+_FILL_FILES: Final = 400
 #: Files moved from the repository section to the tail for explain/refactor/chat.
 _PROMOTE_FILES: Final = 3
 #: The repository section stops after this many consecutive candidates that did not fit.
@@ -214,10 +233,25 @@ _MIN_SPAN_TOKENS: Final = 8
 _MAX_BYTES_PER_TOKEN: Final = 12
 #: A batch changing more files than this rebuilds the import graph instead of patching.
 _REBUILD_IMPORTS_FILES: Final = 64
-#: Memo sizes (entries) of parsed/redacted current texts and of snippet counts per file.
+#: Attribute segments read after an imported module's name (``m.a.b.f``).
+_MAX_MODULE_DEPTH: Final = 4
+#: Re-export hops followed from an imported module to the defining one.
+_EXPORT_HOPS: Final = 4
+#: Memo sizes (entries): live current texts, their cursor-line-blanked parses and their
+#: imported names (one per file each), and snippet counts per file.
 _TEXT_MEMO: Final = 8
+_PARSE_MEMO: Final = 32
+_CHUNK_MEMO: Final = 8
 _SNIPPET_MEMO: Final = 64
 
+_SECONDARY_DEFINITION_KINDS: Final = frozenset({"variable", "field"})
+#: A definition found by name alone (not the current file, not imported by it) counts
+#: this much when it is in a test file and the current file is not, and this much when
+#: it is a variable or field of fewer than _TINY_DEFINITION_LINES lines.
+_TEST_DEFINITION_FACTOR: Final = 0.25
+_TINY_DEFINITION_FACTOR: Final = 0.5
+_TINY_DEFINITION_LINES: Final = 3
+_UNRELATED_LOCALITIES: Final = frozenset({Locality.SAME_DIRECTORY, Locality.WORKSPACE})
 _CALLER_KINDS: Final = frozenset({"function", "method"})
 _CONTAINER_KINDS: Final = frozenset({"class", "struct", "interface", "enum", "module", "type"})
 
@@ -345,7 +379,7 @@ class _Blocks:
     whole, or a token above it; the safety margin covers the rest.
     """
 
-    __slots__ = ("_chars", "_counts", "counter", "source")
+    __slots__ = ("_chars", "_counts", "_prefix", "counter", "source")
 
     def __init__(self, source: SourceText, counter: TokenCounter) -> None:
         self.source = source
@@ -353,6 +387,7 @@ class _Blocks:
         n_blocks = -(-source.line_count // _BLOCK_LINES)
         self._counts: list[int] = [-1] * n_blocks
         self._chars: list[int] = [-1] * n_blocks
+        self._prefix: list[float] | None = None
 
     def block(self, k: int) -> int:
         """Raw count of block ``k`` (lines ``k*B+1 .. (k+1)*B``)."""
@@ -391,14 +426,47 @@ class _Blocks:
     def _block_end(self, k: int) -> int:
         return min((k + 1) * _BLOCK_LINES, self.source.line_count)
 
-    def line_estimate(self, line: int) -> float:
-        """Estimated raw count of one line: its block's count spread by characters."""
-        k = (line - 1) // _BLOCK_LINES
+    def _block_chars(self, k: int) -> int:
         chars = self._chars[k]
         if chars < 0:
             chars = self._chars[k] = self.source.char_count(
                 k * _BLOCK_LINES + 1, self._block_end(k)
             )
+        return chars
+
+    def estimate(self, start: int, end: int) -> float:
+        """Estimated raw count of lines ``start..end``: whole blocks exactly, the partial
+        first and last blocks by their share of the block's characters. The first call
+        counts every block (the whole-file count does that anyway); then it is O(1)."""
+        start, end = self.source.clamp(start, end)
+        if end < start:
+            return 0.0
+        prefix = self._prefix
+        if prefix is None:
+            prefix = [0.0]
+            for k in range(len(self._counts)):
+                prefix.append(prefix[-1] + self.block(k))
+            self._prefix = prefix
+        first, last = (start - 1) // _BLOCK_LINES, (end - 1) // _BLOCK_LINES
+        total = prefix[last + 1] - prefix[first]
+        head = start - (first * _BLOCK_LINES + 1)
+        if head:
+            total -= self._fraction(first, first * _BLOCK_LINES + 1, start - 1)
+        if end < self._block_end(last):
+            total -= self._fraction(last, end + 1, self._block_end(last))
+        return max(0.0, total)
+
+    def _fraction(self, k: int, lo: int, hi: int) -> float:
+        """Block ``k``'s count times the share of its characters in lines ``lo..hi``."""
+        chars = self._block_chars(k)
+        if chars <= 0:
+            return 0.0
+        return self.block(k) * self.source.char_count(lo, hi) / chars
+
+    def line_estimate(self, line: int) -> float:
+        """Estimated raw count of one line: its block's count spread by characters."""
+        k = (line - 1) // _BLOCK_LINES
+        chars = self._block_chars(k)
         if chars <= 0:
             return 0.0
         return self.block(k) * self.source.line_length(line) / chars
@@ -408,6 +476,7 @@ class _FileData:
     """Derived data of one indexed file at one content hash (texts are redacted)."""
 
     __slots__ = (
+        "_bindings",
         "_outline_tokens",
         "_outlines",
         "_snippets",
@@ -428,6 +497,13 @@ class _FileData:
         self._outlines: dict[int | None, str] = {}
         self._outline_tokens: dict[int | None, int] = {}
         self._snippets: OrderedDict[tuple[int, int], int] = OrderedDict()
+        self._bindings: tuple[ImportBinding, ...] | None = None
+
+    def bindings(self) -> tuple[ImportBinding, ...]:
+        """The names this file's import statements bind (read from its text once)."""
+        if self._bindings is None:
+            self._bindings = import_bindings(self.source.text, self.entry.symbols.language)
+        return self._bindings
 
     def full_tokens(self) -> int:
         """Raw token count of the whole (redacted) text."""
@@ -485,6 +561,14 @@ class _Workspace:
         self.lexical = LexicalIndex()
         self.size_total = 0
         self._definer_counts: dict[str, int] = {}
+        # (path, name) -> the definitions ``name`` means when imported from ``path``.
+        self._exports: dict[tuple[str, str], tuple[tuple[str, Definition], ...]] = {}
+        # path -> chunk text -> terms, for the files edited last (see _index_text).
+        self._chunk_memo: OrderedDict[str, dict[str, ChunkTerms]] = OrderedDict()
+        # path -> the memo entries whose answer read that file (dropped when it changes).
+        self._export_deps: dict[str, set[tuple[str, str]]] = {}
+        #: Moves whenever an export answer may have changed (see :meth:`export`).
+        self.export_generation = 0
         self._global_top: tuple[int, list[tuple[str, float]]] = (-1, [])
 
     # -- sync -------------------------------------------------------------------------
@@ -507,6 +591,7 @@ class _Workspace:
     def _build(self, entries: dict[str, FileEntry]) -> None:
         self.entries = entries
         self.files = {}
+        self._forget_exports(None)
         symbols = {p: e.symbols for p, e in entries.items()}
         self.resolver = ImportResolver(sorted(entries), self.index.read_text)
         self.imports = ImportGraph.build(symbols, self.resolver)
@@ -530,21 +615,27 @@ class _Workspace:
         self.entries = entries
         structural = bool(removed) or any(p not in old for p in changed)
         structural = structural or any(affects_resolution(p) for p in changed)
+        self._forget_exports(None if structural else [*changed, *removed])
         for path in removed:
+            self._chunk_memo.pop(path, None)
             self.files.pop(path, None)
             self.symbols.update(path, None)
             self.graph.remove_file(path)
             self.lexical.remove_file(path)
         for path in changed:
             self.files.pop(path, None)
-            self.symbols.update(path, entries[path].symbols)
+            before = old.get(path)
+            definitions = entries[path].symbols.definitions
+            # Typing inside a body rarely moves a definition: then the table stands.
+            if before is None or before.symbols.definitions != definitions:
+                self.symbols.update(path, entries[path].symbols)
         regraph = self._update_imports(changed, structural)
         for path in sorted(regraph):
             entry = entries.get(path)
             if entry is not None:
                 self.graph.update_file(path, entry.symbols, self.imports.imports_of(path))
         for path in changed:
-            self._index_text(path)
+            self._index_text(path, edited=True)
 
     def _update_imports(self, changed: list[str], structural: bool) -> set[str]:
         """Re-resolve imports; return the files whose graph rows need an update."""
@@ -561,12 +652,26 @@ class _Workspace:
             self.imports = self.imports.with_file(path, self.entries[path].symbols, self.resolver)
         return set(changed)
 
-    def _index_text(self, path: str) -> None:
+    def _index_text(self, path: str, *, edited: bool = False) -> None:
+        """(Re-)index ``path``'s chunks for BM25.
+
+        An ``edited`` file keeps the terms of its chunks for its next edit (for the
+        :data:`_CHUNK_MEMO` most recently edited files): a keystroke then re-tokenizes
+        the chunk it changed, not the whole file.
+        """
         data = self.data(path)
         if data is None:
             self.lexical.remove_file(path)
+            self._chunk_memo.pop(path, None)
             return
-        self.lexical.add_file(path, chunk_file(path, data.source.text, data.entry.symbols))
+        cache = None
+        if edited:
+            cache = self._chunk_memo.pop(path, None) or {}
+            self._chunk_memo[path] = cache
+            if len(self._chunk_memo) > _CHUNK_MEMO:
+                self._chunk_memo.popitem(last=False)
+        chunks = chunk_file(path, data.source.text, data.entry.symbols, cache=cache)
+        self.lexical.add_file(path, chunks)
 
     def global_top(self) -> list[tuple[str, float]]:
         """The best :data:`_RANK_TOP` + 1 files by global rank (cached per graph version)."""
@@ -584,6 +689,101 @@ class _Workspace:
             count = len({path for path, _ in entries}) if len(entries) > 1 else len(entries)
             self._definer_counts[name] = count
         return count
+
+    # -- imported names -------------------------------------------------------------
+
+    def binding_target(
+        self, importer: str, language: str, binding: ImportBinding
+    ) -> tuple[str, str | None] | None:
+        """``(file, name)`` a binding of ``importer`` refers to: ``name`` in that file, or
+        the file itself when ``name`` is ``None`` (a module binding). ``None`` when the
+        module is not in the workspace."""
+        resolver = self.resolver
+        if resolver is None:
+            return None
+        name = binding.name
+        if name is not None and name != STAR and language == "python":
+            # ``from pkg import mod`` binds a module when ``pkg.mod`` is one.
+            sub = _join_module(binding.module, name)
+            found = resolver.resolve(importer, language, sub)
+            if found:
+                return found[0], None
+        found = resolver.resolve(importer, language, binding.module)
+        if not found:
+            return None
+        return found[0], name
+
+    def export(self, path: str, name: str) -> tuple[tuple[str, Definition], ...]:
+        """The definitions ``name`` means when imported from ``path`` (memoised).
+
+        Follows re-exports: ``from .core import Command`` or ``from .fields import *`` in
+        a package's ``__init__.py`` (or any module) lead on to the defining module, at
+        most :data:`_EXPORT_HOPS` hops. A class or function defined in ``path`` itself
+        wins, then an explicit re-export, then another definition there (a variable),
+        then the star imports in order. An answer depends only on the files it read and
+        on the resolver: it is forgotten when one of them changes.
+        """
+        key = (path, name)
+        found = self._exports.get(key)
+        if found is None:
+            visited: set[str] = set()
+            found = self._export(path, name, _EXPORT_HOPS, {path}, visited)
+            self._exports[key] = found
+            for read in visited:
+                self._export_deps.setdefault(read, set()).add(key)
+        return found
+
+    def _forget_exports(self, paths: Iterable[str] | None) -> None:
+        """Drop the export answers that read ``paths`` (``None``: all of them)."""
+        if paths is None:
+            self._exports.clear()
+            self._export_deps.clear()
+            self.export_generation += 1
+            return
+        dropped = False
+        for path in paths:
+            for key in self._export_deps.pop(path, ()):
+                dropped = self._exports.pop(key, None) is not None or dropped
+        if dropped:
+            self.export_generation += 1
+
+    def _export(
+        self, path: str, name: str, hops: int, seen: set[str], visited: set[str]
+    ) -> tuple[tuple[str, Definition], ...]:
+        visited.add(path)
+        own = [(p, d) for p, d in self.symbols.definitions(name) if p == path and not d.scope]
+        primary = [(p, d) for p, d in own if d.kind not in _SECONDARY_DEFINITION_KINDS]
+        if primary:
+            return tuple(primary)
+        entry = self.entries.get(path)
+        data = self.data(path) if hops > 0 and entry is not None else None
+        if data is None:
+            return tuple(own)
+        language = entry.symbols.language if entry is not None else ""
+        stars: list[str] = []
+        for binding in data.bindings():
+            if binding.name == STAR:
+                target = self.binding_target(path, language, binding)
+                if target is not None and target[0] not in seen:
+                    stars.append(target[0])
+                continue
+            if binding.local != name:
+                continue
+            target = self.binding_target(path, language, binding)
+            if target is None or target[0] in seen or target[1] is None:
+                continue
+            found = self._export(target[0], target[1], hops - 1, seen | {target[0]}, visited)
+            if found:
+                return found
+        if own:
+            return tuple(own)
+        if language == "python" and name.startswith("_"):
+            return ()  # ``import *`` does not bring private names
+        for star in stars:
+            found = self._export(star, name, hops - 1, seen | {star}, visited)
+            if found:
+                return found
+        return ()
 
     # -- per-file data ----------------------------------------------------------------
 
@@ -632,6 +832,26 @@ class _Current:
     stable_symbols: FileSymbols
     #: Names the current file defines (per ``stable_symbols``).
     local_names: frozenset[str]
+    #: What the names the current file imports mean, and where it uses them.
+    imported: tuple[_ImportedName, ...] = ()
+    #: ``imports`` plus the files defining the names it imports by name (re-exports
+    #: followed): the files the current file really depends on.
+    import_closure: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class _ImportedName:
+    """A name the current file imports: its definitions and where the file uses it."""
+
+    #: As written in the current file: ``CharField``, ``models.CharField``.
+    name: str
+    #: What it means (re-exports followed); never empty.
+    definitions: tuple[tuple[str, Definition], ...]
+    #: Lines using it, ascending (import statements and the line being typed left out).
+    uses: tuple[int, ...]
+    #: Bound by name by an import statement (``from m import X``), not an attribute of an
+    #: imported module (``m.X``).
+    explicit: bool
 
 
 @dataclass(slots=True)
@@ -721,6 +941,8 @@ class _Planner:
         self.shares = _SHARES[request.task]
         self.margin = margin
         self.counter = ws.counter
+        #: The request's signals (set by :meth:`run`).
+        self.signals = _Signals()
 
     # -- tokens -----------------------------------------------------------------------
 
@@ -733,27 +955,28 @@ class _Planner:
     def run(self) -> tuple[tuple[Span, ...], int]:
         """The spans in prompt order, and how many lead as the repository section."""
         budget = self.request.budget
-        signals = self._signals()
+        signals = self.signals = self._signals()
         scores = fuse(signals.files, self.weights)
         if self._everything_fits(budget):
             return self._pack_everything(signals, scores)
         cap = self._current_cap(budget)
         current = self._current_item(cap)
         rest = budget - self._reserve(current, cap, budget)
+        ordered = self._ordered_units(signals, scores)
         if self.task == "complete":
             stable = self._stable_scores(signals)
             repo = self._repository(stable, signals, min(rest, int(self.shares.stable * budget)))
-            focus = self._focus(signals, scores, rest - _used(repo), repo, current)
-            tail = focus
+            tail = self._focus(ordered, rest - _used(repo), repo, current)
         else:
             focus_cap = min(rest, int(self.shares.focus * budget))
-            focus = self._focus(signals, scores, focus_cap, [], current)
+            focus = self._focus(ordered, focus_cap, [], current)
             repo = self._repository(scores, signals, rest - _used(focus), focus=focus)
             focus = [u for u in focus if not _covered(u, repo)]
             repo, tail = self._promote(repo, focus, scores, signals, self.weights)
+        tail = self._fill(ordered, scores, rest - _used(repo) - _used(tail), repo, tail, current)
         if current is not None and current.mode == "snippet":
             left = budget - _used(repo) - _used(tail) - current.tokens
-            if left > 0:
+            if left >= _MIN_SPAN_TOKENS:
                 current = self._current_item(current.tokens + left) or current
         items = sorted(repo, key=lambda i: (i.path, i.start))
         items += sorted(tail, key=lambda i: (_band(i.score), i.path, i.start))
@@ -783,7 +1006,9 @@ class _Planner:
         ws, cur, request = self.ws, self.cur, self.request
         sig = _Signals()
         if cur is not None:
-            sig.files["imports"] = dict.fromkeys(sorted(cur.imports), 1.0)
+            # What the file imports, and where the names it imports by name are defined
+            # (``from pkg import X`` through ``pkg/__init__.py`` to X's module).
+            sig.files["imports"] = dict.fromkeys(sorted(cur.import_closure - {cur.path}), 1.0)
         sig.files["recency"] = {
             p: v
             for p, v in recency_scores(request.open_paths, request.recent_paths).items()
@@ -798,7 +1023,8 @@ class _Planner:
                 mentioned[path] = 0.5 * value
         sig.files["graph"] = self._graph_signal(mentioned)
         sig.files["global"] = self._global_signal()
-        sig.units = definition_units + lexical_units + caller_units
+        imported_units = self._imported_units(sig)
+        sig.units = definition_units + imported_units + lexical_units + caller_units
         return sig
 
     def _exclude(self) -> tuple[str, ...]:
@@ -842,13 +1068,18 @@ class _Planner:
             a, b = self._region()
             # Words of comments and strings look like identifiers to a regex; only names
             # the parser saw as identifiers in the region are looked up.
-            code_names = frozenset(
+            names = {
                 r.name
                 for symbols in (cur.symbols, cur.stable_symbols)
                 for r in symbols.references
                 if a <= r.line <= b
-            )
+            }
             typing = self.task == "complete"
+            if typing and a <= cur.line <= b:
+                # The line being typed may be missing from the parse that was read (its
+                # blanked copy): its words outside strings and comments count.
+                names.update(code_words(cur.source.line(cur.line)))
+            code_names = frozenset(names)
 
             def weight_of(n: int) -> float:
                 if cur.selection is not None:
@@ -875,7 +1106,43 @@ class _Planner:
                     weight = max(weight, chains.get(chain, 0.0))
                 if weight > 0:
                     self._resolve_name(name, weight, masses)
-        return self._finish_units("definitions", list(masses.values()), sig)
+        return self._finish_units("definitions", list(masses.values()), sig, reference=1.0)
+
+    def _imported_units(self, sig: _Signals) -> list[_Unit]:
+        """Definitions of the names the current file imports, by how near their uses are.
+
+        The cursor's own call is often still unwritten (or the name being typed), so
+        "defines `X` used at cursor" cannot see it; what the file imports, and uses
+        around the cursor or not at all yet, is the next best guess.
+        """
+        cur = self.cur
+        if cur is None or not cur.imported:
+            return []
+        anchor = cur.selection or (cur.line, cur.line)
+        units: dict[tuple[str, int, int], _Unit] = {}
+        for item in cur.imported:
+            value = imported_name_value(item.uses, anchor, item.explicit)
+            if value <= 0:
+                continue
+            share = value / len(item.definitions)
+            for path, definition in item.definitions:
+                if path == cur.path:
+                    continue
+                key = (path, definition.start_line, definition.end_line)
+                unit = units.get(key)
+                if unit is None:
+                    unit = units[key] = _Unit(
+                        path,
+                        definition.start_line,
+                        definition.end_line,
+                        "imported_names",
+                        0.0,
+                        f"defines `{item.name}` imported by current file",
+                        definition,
+                    )
+                unit.value = max(unit.value, share)
+        # Relative: the best imported name is the best guess there is, however far.
+        return self._finish_units("imported_names", list(units.values()), sig)
 
     def _resolve_name(
         self, name: str, weight: float, masses: dict[tuple[str, int, int], _Unit]
@@ -898,7 +1165,7 @@ class _Planner:
         matches = self.ws.symbols.lookup(
             name,
             importer=cur.path if cur is not None else None,
-            imported=cur.imports if cur is not None else frozenset(),
+            imported=cur.import_closure if cur is not None else frozenset(),
             limit=_LOOKUP_LIMIT,
         )
         if not matches:
@@ -915,8 +1182,23 @@ class _Planner:
             share = match_weight(
                 match.locality.value, best.locality.value, qualifier_ok, match.definition.kind
             )
+            if match.locality in _UNRELATED_LOCALITIES:
+                share *= self._unrelated_factor(match.path, match.definition)
             mass = weight * info * share / len(best_tier)
             self._add_mass(masses, match.path, match.definition, bare, mass)
+
+    def _unrelated_factor(self, path: str, definition: Definition) -> float:
+        """How much a definition found by name alone (the current file neither is it nor
+        imports it) is believed: tests are rarely what code outside tests uses, and a
+        variable of a line or three elsewhere is most often a namesake."""
+        factor = 1.0
+        cur = self.cur
+        if is_test_path(path) and (cur is None or not is_test_path(cur.path)):
+            factor *= _TEST_DEFINITION_FACTOR
+        tiny = definition.end_line - definition.start_line < _TINY_DEFINITION_LINES
+        if tiny and definition.kind in _SECONDARY_DEFINITION_KINDS:
+            factor *= _TINY_DEFINITION_FACTOR
+        return factor
 
     def _add_mass(
         self,
@@ -946,14 +1228,22 @@ class _Planner:
             )
         unit.value += mass
 
-    def _finish_units(self, signal: str, units: list[_Unit], sig: _Signals) -> list[_Unit]:
-        """Normalise unit values, drop the negligible, record file-level values."""
+    def _finish_units(
+        self, signal: str, units: list[_Unit], sig: _Signals, *, reference: float = 0.0
+    ) -> list[_Unit]:
+        """Normalise unit values, drop the negligible, record file-level values.
+
+        Values are divided by the best one, or by ``reference`` when that is larger: a
+        signal with an absolute scale (a long name on the cursor line weighs 1) keeps
+        weak candidates weak when nothing better was found.
+        """
         if not units:
             return []
-        top = max(u.value for u in units)
-        if top <= 0:
+        best = max(u.value for u in units)
+        if best <= 0:
             return []
-        kept = [u for u in units if u.value >= _UNIT_FLOOR * top]
+        top = max(best, reference)
+        kept = [u for u in units if u.value >= _UNIT_FLOOR * best]
         per_file: dict[str, float] = {}
         best_reason: dict[str, tuple[float, str]] = {}
         for unit in kept:
@@ -1380,41 +1670,180 @@ class _Planner:
 
     # -- focus section ----------------------------------------------------------------
 
-    def _focus(
-        self,
-        signals: _Signals,
-        scores: Mapping[str, float],
-        tokens: int,
-        repo: list[_Item],
-        current: _Item | None,
-    ) -> list[_Item]:
-        """Snippets by unit score until ``tokens`` are used."""
-        budget = _Budget(tokens)
-        whole = {i.path for i in repo if i.mode == "full"}
-        cap = max(int(_UNIT_SHARE * tokens), _MIN_SPAN_TOKENS)
-        keys: dict[int, tuple[float, float]] = {}
+    def _ordered_units(
+        self, signals: _Signals, scores: Mapping[str, float]
+    ) -> list[tuple[float, _Unit]]:
+        """Focus units best first, each with its own quantised value (see rank.py).
+
+        Ordered by the unit's own (quantised) value first, its file's score second: the
+        file score moves with the graph at every keystroke, the unit's own value only
+        when what is around the cursor changes.
+        """
+        keyed: list[tuple[tuple[float, float, str, int, int], float, _Unit]] = []
+        file_bins: dict[str, float] = {}
         for unit in signals.units:
             own = self.weights.of(unit.signal) * unit.value
             file_score = scores.get(unit.path, 0.0)
             unit.score = own + UNIT_FILE_SHARE * file_score
-            # Ordered by the unit's own (quantised) value first, its file's score second:
-            # the file score moves with the graph at every keystroke, the unit's own value
-            # only when what is around the cursor changes.
-            keys[id(unit)] = (-quantise(own), -quantise(file_score))
-        ordered = sorted(signals.units, key=lambda u: (*keys[id(u)], u.path, u.start, u.end))
-        floor = _FOCUS_FLOOR * max((-keys[id(u)][0] for u in ordered), default=0.0)
+            q = quantise(own)
+            file_bin = file_bins.get(unit.path)
+            if file_bin is None:
+                file_bin = file_bins[unit.path] = quantise(file_score)
+            keyed.append(((-q, -file_bin, unit.path, unit.start, unit.end), q, unit))
+        keyed.sort(key=lambda k: k[0])
+        return [(q, unit) for _, q, unit in keyed]
+
+    def _focus(
+        self,
+        ordered: list[tuple[float, _Unit]],
+        tokens: int,
+        repo: list[_Item],
+        current: _Item | None,
+    ) -> list[_Item]:
+        """Snippets by unit score until ``tokens`` are used (units above the floor)."""
+        budget = _Budget(tokens)
+        floor = _FOCUS_FLOOR * max((q for q, _ in ordered), default=0.0)
         chosen: list[_Item] = []
-        for unit in ordered:
-            if budget.left < _MIN_SPAN_TOKENS or -keys[id(unit)][0] < floor:
+        cap = max(int(_UNIT_SHARE * tokens), _MIN_SPAN_TOKENS)
+        self._take_units(ordered, floor, budget, cap, chosen, repo, current)
+        return chosen
+
+    def _take_units(
+        self,
+        ordered: list[tuple[float, _Unit]],
+        floor: float,
+        budget: _Budget,
+        cap: int,
+        chosen: list[_Item],
+        repo: list[_Item],
+        current: _Item | None,
+    ) -> None:
+        """Add ``ordered`` units at or above ``floor`` to ``chosen`` while tokens last.
+
+        A unit overlapping one already chosen, in a file sent whole, or inside the
+        current file's window is skipped; a unit bigger than ``cap`` is degraded.
+        """
+        whole = {i.path for i in repo if i.mode == "full"}
+        whole.update(i.path for i in chosen if i.mode == "full")
+        taken: dict[str, list[_Item]] = {}
+        for done in chosen:
+            taken.setdefault(done.path, []).append(done)
+        for q, unit in ordered:
+            if budget.left < _MIN_SPAN_TOKENS or q < floor:
                 break
             if unit.path in whole or self._in_current(unit, current):
                 continue
-            if any(_overlaps(unit, item) for item in chosen):
+            same_file = taken.get(unit.path, ())
+            if any(_overlaps(unit, done) for done in same_file):
                 continue
             item = self._unit_item(unit, budget, cap)
             if item is not None:
                 chosen.append(item)
+                taken.setdefault(item.path, []).append(item)
+
+    def _fill(
+        self,
+        ordered: list[tuple[float, _Unit]],
+        scores: Mapping[str, float],
+        tokens: int,
+        repo: list[_Item],
+        tail: list[_Item],
+        current: _Item | None,
+    ) -> list[_Item]:
+        """Spend what the sections left, so that the budget is used (never exceeded).
+
+        First the focus units below the floor (they rank below everything sent, but
+        beat an empty budget), then whole files by score, each replacing the snippets
+        of it already in the tail (their tokens are reused), each at most
+        :data:`_FILL_FILE_SHARE` of the budget or half of what is left, whichever is
+        more; then outlines of the files still absent. Everything goes to the tail.
+        """
+        budget = _Budget(tokens)
+        if budget.left < _MIN_SPAN_TOKENS:
+            return tail
+        chosen = list(tail)
+        cap = max(int(_UNIT_SHARE * (tokens + _used(tail))), _MIN_SPAN_TOKENS)
+        self._take_units(ordered, 0.0, budget, cap, chosen, repo, current)
+        chosen = self._fill_files(scores, budget, repo, chosen, current)
+        self._fill_outlines(scores, budget, repo, chosen, current)
         return chosen
+
+    def _fill_files(
+        self,
+        scores: Mapping[str, float],
+        budget: _Budget,
+        repo: list[_Item],
+        chosen: list[_Item],
+        current: _Item | None,
+    ) -> list[_Item]:
+        """Whole files by score into ``budget``, replacing their snippets in ``chosen``."""
+        whole = {i.path for i in repo if i.mode == "full"}
+        whole.update(i.path for i in chosen if i.mode == "full")
+        if current is not None:
+            whole.add(current.path)
+        limit = max(int(_FILL_FILE_SHARE * self.request.budget), budget.left // 2)
+        ranked = sorted((-quantise(v), p) for p, v in scores.items() if v > 0 and p not in whole)
+        misses = 0
+        for _, path in ranked[:_FILL_FILES]:
+            if budget.left < _MIN_SPAN_TOKENS or misses >= _MAX_MISSES:
+                break
+            data = self.ws.data(path)
+            if data is None:
+                continue
+            full = self.tok(data.full_tokens())
+            mine = [i for i in chosen if i.path == path]
+            refund = _used(mine)
+            if full == 0 or full > limit or full > budget.left + refund:
+                misses += 1
+                continue
+            misses = 0
+            budget.left += refund - full
+            chosen = [i for i in chosen if i.path != path]
+            score = max([scores.get(path, 0.0), *(i.score for i in mine)])
+            if mine:
+                # The file stands in for its snippets: say why the best of them was sent.
+                reason = max(mine, key=lambda i: i.score).reason
+            else:
+                reason = self._reason(path, self.signals, self.weights, "full")
+            n = max(1, data.source.line_count)
+            chosen.append(_Item(path, 1, n, "full", full, reason, data.source.text, score))
+        return chosen
+
+    def _fill_outlines(
+        self,
+        scores: Mapping[str, float],
+        budget: _Budget,
+        repo: list[_Item],
+        chosen: list[_Item],
+        current: _Item | None,
+    ) -> None:
+        """Outlines (else top-level outlines) of the files still absent, by score."""
+        present = {i.path for i in repo} | {i.path for i in chosen}
+        if current is not None:
+            present.add(current.path)
+        misses = 0
+        for path in self._candidates(scores):
+            if budget.left < _MIN_SPAN_TOKENS or misses >= _MAX_MISSES:
+                break
+            data = self.ws.data(path) if path not in present else None
+            if data is None or data.full_tokens() == 0:
+                continue
+            item = None
+            for depth in (None, 0):
+                text = data.outline(depth)
+                if not text:
+                    break
+                tokens = self.tok(data.outline_tokens(depth, self.counter))
+                if budget.take(tokens):
+                    n = max(1, data.source.line_count)
+                    item = _Item(path, 1, n, "outline", tokens, "", text, scores.get(path, 0.0))
+                    break
+            if item is None:
+                misses += 1
+                continue
+            misses = 0
+            item.reason = self._reason(path, self.signals, self.weights, "outline")
+            chosen.append(item)
 
     def _in_current(self, unit: _Unit, current: _Item | None) -> bool:
         """Whether the unit's lines are sent anyway as part of the current file.
@@ -1442,9 +1871,18 @@ class _Planner:
     def _degraded_unit(
         self, unit: _Unit, data: _FileData, budget: _Budget, cap: int
     ) -> _Item | None:
-        """A too-big unit as its definition's outline, else as its head."""
+        """A too-big unit cut to what matters most that fits ``cap``.
+
+        A class with a constructor: its lines through the constructor (whole, else its
+        header), which is what a call or a subclass needs: the docstring, the class
+        attributes and the parameters. Another container: its outline. Otherwise (or if
+        those do not fit) its head, or for a caller the lines around the call.
+        """
         d = unit.definition
         if d is not None and d.kind in _CONTAINER_KINDS:
+            item = self._constructor_head(unit, d, data, budget, cap)
+            if item is not None:
+                return item
             members = outline_definitions(
                 [
                     x
@@ -1488,6 +1926,28 @@ class _Planner:
             data.source.lines(first, last),
             unit.score,
         )
+
+    def _constructor_head(
+        self, unit: _Unit, d: Definition, data: _FileData, budget: _Budget, cap: int
+    ) -> _Item | None:
+        """``d``'s lines through its constructor (whole, else its header) if they fit."""
+        init = constructor(data.entry.symbols.definitions, d)
+        if init is None:
+            return None
+        start = data.source.clamp(d.start_line, d.start_line)[0]
+        for end, what in (
+            (init.end_line, "through the constructor"),
+            (header_range(data.source, init)[1], "through the constructor's signature"),
+        ):
+            first, last = data.source.clamp(start, end)
+            if last < first:
+                continue
+            tokens = self.tok(data.snippet_tokens(first, last))
+            if tokens <= cap and budget.take(tokens):
+                text = data.source.lines(first, last)
+                reason = f"{unit.reason} ({what})"
+                return _Item(unit.path, first, last, "snippet", tokens, reason, text, unit.score)
+        return None
 
     # -- promotion --------------------------------------------------------------------
 
@@ -1533,9 +1993,10 @@ def _fit_window(
     """The largest line window around ``anchor`` whose raw count is within ``raw_cap``.
 
     ``before_share`` of the added lines go above the anchor (the rest below, and all to
-    one side at a file edge). The window grows on per-line estimates (block counts spread
-    by characters), then shrinks on exact counts until it fits. An anchor that does not
-    fit is cut from its end; ``(0, 0)`` when not even its first line fits.
+    one side at a file edge). The number of added lines is found by a binary search on
+    estimated counts (block counts spread by characters), then the window shrinks on
+    exact counts until it fits. An anchor that does not fit is cut from its end;
+    ``(0, 0)`` when not even its first line fits.
     """
     source = blocks.source
     n = source.line_count
@@ -1546,22 +2007,19 @@ def _fit_window(
         return 0, 0
     if blocks.range(a, b) > raw_cap:
         return a, _fit_head(blocks, a, b, raw_cap)
-    start, end = a, b
-    used = float(blocks.range(a, b))
-    while True:
-        above, below = a - start, end - b
-        grow_up = start > 1 and (end >= n or above <= before_share * (above + below + 1))
-        line = start - 1 if grow_up else end + 1
-        if not 1 <= line <= n:
-            break
-        cost = blocks.line_estimate(line)
-        if used + cost > raw_cap:
-            break
-        used += cost
-        if grow_up:
-            start = line
+
+    def window(k: int) -> tuple[int, int]:
+        up = min(a - 1, max(k - (n - b), math.ceil(before_share * k)))
+        return a - up, b + (k - up)
+
+    lo, hi = 0, (a - 1) + (n - b)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if blocks.estimate(*window(mid)) <= raw_cap:
+            lo = mid
         else:
-            end = line
+            hi = mid - 1
+    start, end = window(lo)
     exact = blocks.range(start, end)
     while exact > raw_cap and (start < a or end > b):
         excess = exact - raw_cap
@@ -1652,6 +2110,44 @@ def _covered(item: _Item, repo: list[_Item]) -> bool:
     return any(r.path == item.path and r.mode == "full" for r in repo)
 
 
+def _blanked(source: SourceText, line: int) -> str:
+    """``source``'s text with line ``line`` emptied (its newline kept)."""
+    start, end = source.clamp(line, line)
+    text = source.text
+    if end < start:
+        return text
+    head = source.lines(1, line - 1) if line > 1 else ""
+    tail = source.lines(line + 1, source.line_count) if line < source.line_count else ""
+    return head + "\n" + tail if tail or text.endswith("\n") else head
+
+
+def _alternatives(names: Iterable[str]) -> list[str]:
+    """``names`` escaped for a regex alternation, longest first (``ab`` before ``a``)."""
+    return [re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n))]
+
+
+def _join_module(module: str, name: str) -> str:
+    """``from module import name`` as one dotted module (``.`` + ``x`` -> ``.x``)."""
+    return module + name if module.endswith(".") else f"{module}.{name}"
+
+
+#: Languages whose raw imports bind their last segment (``pkg.F``, ``mod::f``, ``C.m``).
+_RAW_BINDING_LANGUAGES: Final = frozenset({"go", "rust", "java", "kotlin", "scala"})
+_RAW_SEPARATORS: Final = re.compile(r"::|[./\\]")
+
+
+def _raw_bindings(imports: Iterable[str]) -> tuple[ImportBinding, ...]:
+    """Module bindings from a parser's raw imports, for languages the scanner does not
+    read: ``"x/y/z"`` (Go), ``"a::b"`` (Rust), ``"a.b.C"`` (Java) bind their last
+    segment to the module (line numbers unknown: 0)."""
+    out: list[ImportBinding] = []
+    for raw in imports:
+        parts = [p for p in _RAW_SEPARATORS.split(raw.strip("<>\"'")) if p]
+        if parts and parts[-1].isidentifier():
+            out.append(ImportBinding(parts[-1], raw, None, 0, 0))
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------- the engine
 
 
@@ -1674,13 +2170,21 @@ class ContextEngine:
         self._lock = threading.RLock()
         self._build_lock = threading.Lock()
         self._ws: _Workspace | None = None
-        # (path, digest) -> (redacted source, symbols, blocks) of current texts the index
-        # does not hold (an unsaved buffer the server did not overlay).
-        self._texts: OrderedDict[tuple[str, str], tuple[SourceText, FileSymbols, _Blocks]] = (
+        # path -> (digest, redacted source, symbols or None if not parsed yet, blocks) of
+        # the last live text of a current file the index does not hold (an unsaved
+        # buffer the server did not overlay).
+        self._texts: OrderedDict[str, tuple[str, SourceText, FileSymbols | None, _Blocks]] = (
             OrderedDict()
         )
-        # (path, digest) -> symbols of a current text with its cursor line blanked.
-        self._parses: OrderedDict[tuple[str, str], FileSymbols] = OrderedDict()
+        # path -> (digest, symbols) of the last current text with its cursor line blanked.
+        self._parses: OrderedDict[str, tuple[str, FileSymbols]] = OrderedDict()
+        # path -> ((text digest, skipped line, raw imports), export generation, imported
+        # names) of the last current text (see _imported_names; valid while no export
+        # answer changed).
+        self._imported: OrderedDict[
+            str,
+            tuple[tuple[str, int | None, tuple[str, ...]], int, tuple[_ImportedName, ...]],
+        ] = OrderedDict()
 
     @property
     def ready(self) -> bool:
@@ -1745,7 +2249,8 @@ class ContextEngine:
         reason = policy.check_path(rel)
         if reason is not None:
             raise ContextDenied(rel, reason.value)
-        source, symbols, blocks = self._current_text(ws, rel, request.current_text)
+        typing = request.task == "complete" and request.selection is None
+        source, symbols, blocks = self._current_text(ws, rel, request.current_text, typing)
         n = source.line_count
         line = min(request.line, max(1, n))
         selection = None
@@ -1753,56 +2258,198 @@ class ContextEngine:
             a, b = request.selection
             a = min(a, max(1, n))
             selection = (a, min(max(a, b), max(1, n)))
-        stable = symbols
-        if request.task == "complete" and symbols.has_errors and request.selection is None:
-            stable = self._stable_symbols(rel, source, line)
+        if typing and (symbols is None or symbols.has_errors):
+            stable, blanked_key = self._stable_symbols(rel, source, line)
+        else:
+            assert symbols is not None  # only completion leaves the live text unparsed
+            stable, blanked_key = symbols, ""
+        # The imported names read the text without the line being typed (see below).
+        if typing:
+            text_key = blanked_key or _digest(_blanked(source, line))
+        else:
+            text_key = _digest(source.text)
         resolver = ws.resolver
         imports: frozenset[str] = frozenset()
         if resolver is not None:
             resolved = resolver.resolve_all(rel, stable.language, stable.imports)
             imports = frozenset(p for p in resolved if p in ws.entries)
+        skip = line if typing else None
+        # (The raw imports matter for languages the import scanner does not read.)
+        memo_key = (text_key, skip, stable.imports)
+        memo = self._imported.get(rel)
+        if memo is not None and memo[0] == memo_key and memo[1] == ws.export_generation:
+            imported = memo[2]
+            self._imported.move_to_end(rel)
+        else:
+            imported = self._imported_names(ws, rel, source, stable, skip)
+            self._imported[rel] = (memo_key, ws.export_generation, imported)
+            self._imported.move_to_end(rel)
+            if len(self._imported) > _PARSE_MEMO:
+                self._imported.popitem(last=False)
         return _Current(
             rel,
             source,
             blocks,
-            symbols,
+            symbols if symbols is not None else stable,
             line,
             request.column,
             selection,
             imports,
             stable,
             frozenset(d.name for d in stable.definitions),
+            imported,
+            imports
+            | frozenset(p for item in imported if item.explicit for p, _ in item.definitions),
         )
 
-    def _stable_symbols(self, rel: str, source: SourceText, line: int) -> FileSymbols:
-        """Symbols of the current text with the cursor line blanked (memoised).
+    def _imported_names(
+        self,
+        ws: _Workspace,
+        rel: str,
+        source: SourceText,
+        symbols: FileSymbols,
+        skip_line: int | None,
+    ) -> tuple[_ImportedName, ...]:
+        """The names the current file imports, resolved, with the lines that use them.
+
+        ``from m import A as B`` and ``import m`` / ``from p import m`` followed by
+        ``m.f`` uses; each is resolved to its definitions through :meth:`_Workspace.export`
+        (re-exports followed). Uses are found in the text (whole words; a mention in a
+        comment counts too), so the answer depends on the text and the workspace only;
+        lines of import statements and ``skip_line`` (the line being typed) do not count.
+        """
+        language = symbols.language
+        bindings = import_bindings(source.text, language)
+        if not bindings and language in _RAW_BINDING_LANGUAGES:
+            bindings = _raw_bindings(symbols.imports)
+        if not bindings:
+            return ()
+        import_lines: set[int] = set()
+        for binding in bindings:
+            import_lines.update(range(binding.start_line, binding.end_line + 1))
+        if skip_line is not None:
+            import_lines.add(skip_line)
+        named: dict[str, tuple[tuple[str, Definition], ...]] = {}
+        modules: dict[str, tuple[str, str]] = {}
+        for binding in bindings:
+            if not binding.local or binding.local in named or binding.local in modules:
+                continue
+            target = ws.binding_target(rel, language, binding)
+            if target is None:
+                continue
+            path, name = target
+            if name is None:
+                module = binding.module
+                if binding.name is not None:
+                    module = _join_module(binding.module, binding.name)
+                modules[binding.local] = (path, module)
+            else:
+                definitions = ws.export(path, name)
+                if definitions:
+                    named[binding.local] = definitions
+        out: list[_ImportedName] = []
+        if named:
+            # A name as a whole word, not as an attribute (``x.name``) of something else.
+            pattern = re.compile(r"(?<![\w.])(" + "|".join(_alternatives(named)) + r")\b")
+            uses: dict[str, set[int]] = {}
+            for match in pattern.finditer(source.text):
+                line = source.line_at(match.start())
+                if line not in import_lines:
+                    uses.setdefault(match.group(1), set()).add(line)
+            for local in sorted(named):
+                lines = tuple(sorted(uses.get(local, ())))
+                out.append(_ImportedName(local, named[local], lines, True))
+        if modules:
+            out += self._module_members(ws, rel, language, source, modules, import_lines)
+        return tuple(out)
+
+    @staticmethod
+    def _module_members(
+        ws: _Workspace,
+        rel: str,
+        language: str,
+        source: SourceText,
+        modules: Mapping[str, tuple[str, str]],
+        import_lines: set[int],
+    ) -> list[_ImportedName]:
+        """``m.f`` uses of imported modules ``m``, resolved (sub-modules walked)."""
+        pattern = re.compile(
+            r"(?<![\w.])(" + "|".join(_alternatives(modules)) + r")((?:\.[^\W\d]\w*){1,4})"
+        )
+        uses: dict[str, list[int]] = {}
+        for match in pattern.finditer(source.text):
+            line = source.line_at(match.start())
+            if line not in import_lines:
+                uses.setdefault(match.group(1) + match.group(2), []).append(line)
+        out: list[_ImportedName] = []
+        resolved: dict[tuple[str, str], tuple[tuple[str, Definition], ...]] = {}
+        for chain in sorted(uses):
+            head, *parts = chain.split(".")
+            path, module = modules[head]
+            definitions: tuple[tuple[str, Definition], ...] = ()
+            name = head
+            for part in parts[:_MAX_MODULE_DEPTH]:
+                name = f"{name}.{part}"
+                key = (path, part)
+                if key not in resolved:
+                    resolved[key] = ws.export(path, part)
+                definitions = resolved[key]
+                if definitions or language != "python" or ws.resolver is None:
+                    break
+                # ``import a`` then ``a.b.f``: walk into the sub-module ``a.b``.
+                module = f"{module}.{part}"
+                found = ws.resolver.resolve(rel, language, module)
+                if not found:
+                    break
+                path = found[0]
+            if definitions:
+                out.append(_ImportedName(name, definitions, tuple(uses[chain]), False))
+        # Several chains may name the same definition (``m.f`` and ``m.f.x``): merge.
+        merged: dict[str, _ImportedName] = {}
+        for item in out:
+            old = merged.get(item.name)
+            if old is None:
+                merged[item.name] = item
+            else:
+                lines = tuple(sorted(set(old.uses) | set(item.uses)))
+                merged[item.name] = _ImportedName(item.name, item.definitions, lines, False)
+        return [merged[k] for k in sorted(merged)]
+
+    def _stable_symbols(self, rel: str, source: SourceText, line: int) -> tuple[FileSymbols, str]:
+        """Symbols of the current text with the cursor line blanked (memoised per file),
+        and the digest of that text.
 
         A line being typed is often unbalanced (``f(x, ``), and tree-sitter's error
         recovery then drops or moves definitions far from it, differently at every
         keystroke. Blanking that line gives the same parse for every keystroke on it, so
-        the cursor region and the same-file lookups stay put while the user types. (It
-        costs one parse per edited line, and only when the live text does not parse.)
+        the cursor region and the same-file lookups stay put while the user types, and
+        it costs one parse per edited line: the last one is kept for each of the
+        :data:`_PARSE_MEMO` most recent files.
         """
-        start, end = source.clamp(line, line)
-        text = source.text
-        if end < start:
-            return parse.extract(text.encode("utf-8", "surrogatepass"), language_for_path(rel))
-        head = source.lines(1, line - 1) if line > 1 else ""
-        tail = source.lines(line + 1, source.line_count) if line < source.line_count else ""
-        blanked = head + "\n" + tail if tail or text.endswith("\n") else head
-        key = (rel, _digest(blanked))
-        cached = self._parses.get(key)
-        if cached is None:
-            raw = blanked.encode("utf-8", "surrogatepass")
-            cached = self._parses[key] = parse.extract(raw, language_for_path(rel))
-            if len(self._parses) > _TEXT_MEMO:
-                self._parses.popitem(last=False)
-        return cached
+        blanked = _blanked(source, line)
+        digest = _digest(blanked)
+        cached = self._parses.get(rel)
+        if cached is not None and cached[0] == digest:
+            self._parses.move_to_end(rel)
+            return cached[1], digest
+        raw = blanked.encode("utf-8", "surrogatepass")
+        symbols = parse.extract(raw, language_for_path(rel))
+        self._parses[rel] = (digest, symbols)
+        self._parses.move_to_end(rel)
+        if len(self._parses) > _PARSE_MEMO:
+            self._parses.popitem(last=False)
+        return symbols, digest
 
     def _current_text(
-        self, ws: _Workspace, rel: str, text: str | None
-    ) -> tuple[SourceText, FileSymbols, _Blocks]:
-        """Redacted text, symbols and token blocks of the current file's live text."""
+        self, ws: _Workspace, rel: str, text: str | None, typing: bool
+    ) -> tuple[SourceText, FileSymbols | None, _Blocks]:
+        """Redacted text, symbols and token blocks of the current file's live text.
+
+        A live text the index does not hold is parsed here, except while typing
+        (``typing``: completion without a selection), whose ranking reads the parse of
+        the text with the cursor line blanked instead (see :meth:`_stable_symbols`): then
+        the symbols are ``None``.
+        """
         entry = ws.entries.get(rel)
         data = ws.data(rel) if entry is not None else None
         if text is None:
@@ -1812,22 +2459,25 @@ class ContextEngine:
         digest = _digest(text)
         if data is not None and data.raw_digest == digest:
             return data.source, data.entry.symbols, data.blocks
-        key = (rel, digest)
-        cached = self._texts.get(key)
-        if cached is None:
+        cached = self._texts.get(rel)
+        if cached is None or cached[0] != digest:
+            source = SourceText(redact(text).text)
+            # Token counts are per block of lines: an edit recounts the edited block only
+            # (the counter caches texts it has seen, the previous version's blocks too).
+            cached = (digest, source, None, _Blocks(source, self.counter))
+            self._texts[rel] = cached
+        self._texts.move_to_end(rel)
+        if len(self._texts) > _TEXT_MEMO:
+            self._texts.popitem(last=False)
+        symbols = cached[2]
+        if symbols is None and not typing:
             if entry is not None and entry.content_hash == digest:
                 symbols = entry.symbols
             else:
                 raw = text.encode("utf-8", "surrogatepass")
                 symbols = parse.extract(raw, language_for_path(rel))
-            source = SourceText(redact(text).text)
-            cached = (source, symbols, _Blocks(source, self.counter))
-            self._texts[key] = cached
-            if len(self._texts) > _TEXT_MEMO:
-                self._texts.popitem(last=False)
-        else:
-            self._texts.move_to_end(key)
-        return cached
+            self._texts[rel] = (cached[0], cached[1], symbols, cached[3])
+        return cached[1], symbols, cached[3]
 
     def _read_unindexed(self, rel: str) -> str:
         """Text of a current file the index does not hold (new, or not indexed yet)."""

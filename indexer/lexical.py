@@ -33,6 +33,7 @@ Not thread-safe: the owner serialises writes and reads (one writer, or a lock).
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import re
@@ -53,10 +54,12 @@ __all__ = [
     "WINDOW_LINES",
     "WINDOW_OVERLAP",
     "Chunk",
+    "ChunkTerms",
     "LexicalIndex",
     "LexicalStats",
     "ScoredChunk",
     "chunk_file",
+    "chunk_key",
     "line_windows",
     "make_chunk",
     "split_identifier",
@@ -169,6 +172,10 @@ class Chunk:
         ``(term, frequency)`` pairs sorted by term.
     length:
         Total number of terms (the BM25 document length).
+    key:
+        A digest of the chunk's text (``b""``: unknown). :meth:`LexicalIndex.add_file`
+        keeps the postings of a file's chunk whose key comes again, moved to its new
+        lines, instead of removing and re-adding them.
     """
 
     path: str
@@ -176,6 +183,7 @@ class Chunk:
     end_line: int
     terms: tuple[tuple[str, int], ...]
     length: int
+    key: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,17 +196,40 @@ class ScoredChunk:
     score: float
 
 
-def make_chunk(path: str, start_line: int, end_line: int, text: str) -> Chunk:
-    """Build the :class:`Chunk` for ``text`` (the lines ``start_line..end_line``)."""
+#: What :func:`chunk_file` remembers of a chunk text: its terms and length.
+ChunkTerms = tuple[tuple[tuple[str, int], ...], int]
+
+
+def chunk_key(text: str) -> bytes:
+    """The :attr:`Chunk.key` of a chunk text (BLAKE2b-64 of its UTF-8 bytes)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+def make_chunk(
+    path: str,
+    start_line: int,
+    end_line: int,
+    text: str,
+    *,
+    known: ChunkTerms | None = None,
+) -> Chunk:
+    """Build the :class:`Chunk` for ``text`` (the lines ``start_line..end_line``).
+
+    ``known``: the terms and length of this very text, from an earlier chunking (they
+    are then not recomputed).
+    """
     if start_line < 1 or end_line < start_line:
         raise ValueError(f"bad chunk range {start_line}-{end_line} for {path!r}")
-    counts = Counter(tokenize(text))
+    if known is None:
+        counts = Counter(tokenize(text))
+        known = (tuple(sorted(counts.items())), sum(counts.values()))
     return Chunk(
         path=path,
         start_line=start_line,
         end_line=end_line,
-        terms=tuple(sorted(counts.items())),
-        length=sum(counts.values()),
+        terms=known[0],
+        length=known[1],
+        key=chunk_key(text),
     )
 
 
@@ -292,7 +323,13 @@ def _group_small(units: list[tuple[int, int, bool]]) -> list[tuple[int, int]]:
     return groups
 
 
-def chunk_file(path: str, text: str, symbols: FileSymbols) -> list[Chunk]:
+def chunk_file(
+    path: str,
+    text: str,
+    symbols: FileSymbols,
+    *,
+    cache: dict[str, ChunkTerms] | None = None,
+) -> list[Chunk]:
     """Split one file into chunks aligned to its top-level definitions.
 
     Parameters
@@ -304,6 +341,11 @@ def chunk_file(path: str, text: str, symbols: FileSymbols) -> list[Chunk]:
     symbols:
         Its extracted symbols; only top-level definitions (``scope == ""``) are used.
         Plain-text files (``TEXT_LANGUAGE``) and files without definitions are windowed.
+    cache:
+        Optional memo of chunk texts seen before (the previous version of the same
+        file, typically) and their terms: a chunk whose text is in it is not tokenized
+        again, which makes re-chunking a big file after a small edit cheap. On return
+        it holds exactly this call's chunk texts (so it does not grow across edits).
 
     Returns
     -------
@@ -317,10 +359,20 @@ def chunk_file(path: str, text: str, symbols: FileSymbols) -> list[Chunk]:
         return []
     groups = _group_small(_units(_definition_spans(symbols, n_lines), n_lines))
     chunks: list[Chunk] = []
+    seen: dict[str, ChunkTerms] = {}
     for lo, hi in groups:
         windows = [(lo, hi)] if hi - lo + 1 <= MAX_CHUNK_LINES else line_windows(lo, hi)
         for w_lo, w_hi in windows:
-            chunks.append(make_chunk(path, w_lo, w_hi, "\n".join(lines[w_lo - 1 : w_hi])))
+            body = "\n".join(lines[w_lo - 1 : w_hi])
+            known = seen.get(body)
+            if known is None and cache is not None:
+                known = cache.get(body)
+            chunk = make_chunk(path, w_lo, w_hi, body, known=known)
+            seen[body] = (chunk.terms, chunk.length)
+            chunks.append(chunk)
+    if cache is not None:
+        cache.clear()
+        cache.update(seen)
     return chunks
 
 
@@ -341,8 +393,10 @@ class LexicalStats:
 @dataclass(frozen=True, slots=True)
 class _FileRecord:
     chunk_ids: tuple[int, ...]
-    # One entry per (chunk, distinct term): exactly the df increments to undo on removal.
-    terms: tuple[str, ...]
+    # Per chunk, its distinct terms: exactly the df increments to undo on removal.
+    chunk_terms: tuple[tuple[str, ...], ...]
+    # Per chunk, its Chunk.key (b"" when unknown): what add_file may keep.
+    chunk_keys: tuple[bytes, ...]
 
 
 class _Postings:
@@ -415,61 +469,103 @@ class LexicalIndex:
     # ------------------------------------------------------------------ updates
 
     def add_file(self, path: str, chunks: Iterable[Chunk]) -> None:
-        """Index ``chunks`` as the whole content of ``path``, replacing what it had."""
+        """Index ``chunks`` as the whole content of ``path``, replacing what it had.
+
+        A chunk whose :attr:`Chunk.key` the file's previous chunks had keeps that chunk's
+        postings (its text, hence its terms and weights, are the same); only its lines
+        move. So an edit costs the postings of the chunks it changed, not of the file.
+        """
         chunk_list = list(chunks)
         for chunk in chunk_list:
             if chunk.path != path:
                 raise ValueError(f"chunk of {chunk.path!r} given for {path!r}")
-        self.remove_file(path)
+        old = self._files.pop(path, None)
+        reusable: dict[bytes, list[int]] = {}
+        if old is not None:
+            for slot, key in enumerate(old.chunk_keys):
+                if key:
+                    reusable.setdefault(key, []).append(slot)
         pid = self._path_ids.get(path)
         if pid is None:
             pid = self._path_ids[path] = len(self._paths)
             self._paths.append(path)
         ids: list[int] = []
-        file_terms: list[str] = []
+        chunk_terms: list[tuple[str, ...]] = []
+        kept: set[int] = set()
+        added = 0
+        for chunk in chunk_list:
+            slots = reusable.get(chunk.key) if chunk.key else None
+            if slots and old is not None:
+                slot = slots.pop(0)
+                kept.add(slot)
+                cid = old.chunk_ids[slot]
+                self._chunk_start[cid] = chunk.start_line
+                self._chunk_end[cid] = chunk.end_line
+                ids.append(cid)
+                chunk_terms.append(old.chunk_terms[slot])
+                continue
+            ids.append(self._add_chunk(pid, chunk, chunk_terms))
+            added += 1
+        self._live += added
+        self._files[path] = _FileRecord(
+            tuple(ids), tuple(chunk_terms), tuple(c.key for c in chunk_list)
+        )
+        if old is not None:
+            gone = [i for i in range(len(old.chunk_ids)) if i not in kept]
+            self._drop_chunks([old.chunk_ids[i] for i in gone], [old.chunk_terms[i] for i in gone])
+
+    def _add_chunk(self, pid: int, chunk: Chunk, chunk_terms: list[tuple[str, ...]]) -> int:
+        """Append one chunk's postings; returns its id (its distinct terms go to
+        ``chunk_terms``)."""
         postings = self._postings
         k1 = self._k1
-        for chunk in chunk_list:
-            cid = len(self._chunk_path)
-            ids.append(cid)
-            self._chunk_path.append(pid)
-            self._chunk_start.append(chunk.start_line)
-            self._chunk_end.append(chunk.end_line)
-            norm = k1 * (1.0 - self._b + self._b * chunk.length / self._pivot)
-            for term, tf in chunk.terms:
-                plist = postings.get(term)
-                if plist is None:
-                    plist = postings[term] = _Postings(term)
-                plist.ids.append(cid)
-                plist.weights.append(tf * (k1 + 1.0) / (tf + norm))
-                plist.df += 1
-                file_terms.append(plist.term)
-        self._live += len(ids)
-        self._files[path] = _FileRecord(tuple(ids), tuple(file_terms))
+        cid = len(self._chunk_path)
+        self._chunk_path.append(pid)
+        self._chunk_start.append(chunk.start_line)
+        self._chunk_end.append(chunk.end_line)
+        norm = k1 * (1.0 - self._b + self._b * chunk.length / self._pivot)
+        terms: list[str] = []
+        for term, tf in chunk.terms:
+            plist = postings.get(term)
+            if plist is None:
+                plist = postings[term] = _Postings(term)
+            plist.ids.append(cid)
+            plist.weights.append(tf * (k1 + 1.0) / (tf + norm))
+            plist.df += 1
+            terms.append(plist.term)
+        chunk_terms.append(tuple(terms))
+        return cid
 
     def remove_file(self, path: str) -> bool:
         """Drop every chunk of ``path``; returns whether it was indexed."""
         record = self._files.pop(path, None)
         if record is None:
             return False
-        for cid in record.chunk_ids:
+        self._drop_chunks(list(record.chunk_ids), list(record.chunk_terms))
+        return True
+
+    def _drop_chunks(self, ids: list[int], chunk_terms: list[tuple[str, ...]]) -> None:
+        """Mark chunks dead and undo their document frequencies."""
+        if not ids:
+            return
+        for cid in ids:
             self._chunk_path[cid] = -1
-        self._live -= len(record.chunk_ids)
+        self._live -= len(ids)
         postings = self._postings
-        for term in record.terms:
-            plist = postings[term]
-            plist.df -= 1
-            left = plist.df
-            if left == 0:
-                del postings[term]
-                continue
-            # Dead postings are skipped lazily; once they outnumber the live ones the
-            # list is rewritten, so the amortised cost per removal stays O(1).
-            if len(plist.ids) > 2 * left + 16:
-                self._drop_dead(plist)
+        for terms in chunk_terms:
+            for term in terms:
+                plist = postings[term]
+                plist.df -= 1
+                left = plist.df
+                if left == 0:
+                    del postings[term]
+                    continue
+                # Dead postings are skipped lazily; once they outnumber the live ones
+                # the list is rewritten, so the amortised cost per removal stays O(1).
+                if len(plist.ids) > 2 * left + 16:
+                    self._drop_dead(plist)
         if len(self._chunk_path) - self._live > max(4096, self._live):
             self.compact()
-        return True
 
     def _drop_dead(self, plist: _Postings) -> None:
         owner = self._chunk_path
@@ -503,7 +599,9 @@ class LexicalIndex:
             plist.ids = array("i", [c for c, _ in pairs])
             plist.weights = array("f", [w for _, w in pairs])
         for path, record in self._files.items():
-            self._files[path] = _FileRecord(tuple(remap[c] for c in record.chunk_ids), record.terms)
+            self._files[path] = _FileRecord(
+                tuple(remap[c] for c in record.chunk_ids), record.chunk_terms, record.chunk_keys
+            )
         self._chunk_path = new_path
         self._chunk_start = new_start
         self._chunk_end = new_end
@@ -571,10 +669,12 @@ class LexicalIndex:
             raise ValueError(f"max_postings must be >= 1, not {max_postings}")
         budget = self._max_postings if max_postings is None else max_postings
         out: list[tuple[str, float]] = []
-        for _df, term in chosen:
+        for df, term in chosen:
             if budget <= 0:
                 break
-            budget -= len(self._postings[term].ids)
+            # Live postings only: dead ones (removed chunks not yet compacted away) vary
+            # with the history of edits, and the choice of terms must not.
+            budget -= df
             qtf = counts[term]
             out.append((term, 2.0 * qtf / (1.0 + qtf) * self.idf(term)))
         return out

@@ -27,6 +27,7 @@ Pure functions over plain data; no I/O.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Final
 
@@ -36,6 +37,7 @@ __all__ = [
     "LINE_MARK",
     "MAX_HEADER_LINES",
     "SourceText",
+    "constructor",
     "enclosing_definition",
     "header_range",
     "outline_definitions",
@@ -48,6 +50,10 @@ LINE_MARK: Final = "\u2502"
 MAX_HEADER_LINES: Final = 8
 #: Kinds whose bodies hold local definitions (not part of an outline).
 _FUNCTION_KINDS: Final = frozenset({"function", "method"})
+#: Method names that construct an instance, across the supported languages.
+_CONSTRUCTOR_NAMES: Final = frozenset(
+    {"__init__", "__new__", "constructor", "initialize", "init", "new", "__construct"}
+)
 
 
 class SourceText:
@@ -59,16 +65,20 @@ class SourceText:
         The whole text (already redacted when it is going to be sent).
     """
 
-    __slots__ = ("_starts", "text")
+    __slots__ = ("_count", "_starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts: array[int] | None = None
+        self._count = -1
 
     @property
     def line_count(self) -> int:
         """Number of lines (a final line without ``"\\n"`` counts; empty text has 0)."""
-        return len(self._line_starts()) - 1
+        count = self._count
+        if count < 0:
+            count = self._count = len(self._line_starts()) - 1
+        return count
 
     def _line_starts(self) -> array[int]:
         """Offsets where each line starts, plus ``len(text)`` as a sentinel."""
@@ -115,6 +125,11 @@ class SourceText:
         if not 1 <= number < len(starts):
             return 0
         return starts[number] - starts[number - 1]
+
+    def line_at(self, offset: int) -> int:
+        """The 1-based line holding character ``offset`` (clamped to the text)."""
+        starts = self._line_starts()
+        return max(1, min(bisect_right(starts, offset), len(starts) - 1))
 
     def char_count(self, start: int, end: int) -> int:
         """Characters of lines ``start..end`` (clamped), newlines included."""
@@ -223,6 +238,27 @@ def render_outline(
         # definition's (decorated duplicates); keep the output in line order.
         out.sort(key=lambda row: int(row.partition(LINE_MARK)[0]))
     return "".join(out)
+
+
+def constructor(definitions: Iterable[Definition], container: Definition) -> Definition | None:
+    """The constructor of class-like ``container`` among its file's ``definitions``.
+
+    A method or function directly inside it named like a constructor in one of the
+    supported languages (``__init__``, ``constructor``, ``initialize``, ``init``,
+    ``new``, ``__construct``) or like the class itself (Java, C#, C++); the first one.
+    """
+    scope = container.qualified_name
+    best: Definition | None = None
+    for d in definitions:
+        if (
+            d.scope == scope
+            and d.kind in _FUNCTION_KINDS
+            and (d.name in _CONSTRUCTOR_NAMES or d.name == container.name)
+            and container.start_line <= d.start_line <= container.end_line
+            and (best is None or d.start_line < best.start_line)
+        ):
+            best = d
+    return best
 
 
 def enclosing_definition(

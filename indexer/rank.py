@@ -1,7 +1,9 @@
 """Relevance scoring for the context engine: signals, their fusion, and quantisation.
 
-Pure functions over plain data (paths, line numbers, identifier strings); the engine in
-:mod:`context` computes the raw signals from the index and calls these to combine them.
+Pure functions over plain data (paths, line numbers, identifier strings, source text);
+the engine in :mod:`context` computes the raw signals from the index and calls these
+to combine them. This module also reads import statements out of source text
+(:func:`import_bindings`) and recognises test files (:func:`is_test_path`).
 ``docs/context.md`` explains the design; the formula is restated here because this
 module is where it lives.
 
@@ -11,12 +13,19 @@ Every signal maps a file ``f`` (other than the current file) to ``s_k(f)`` in
 ``[0, 1]``, by dividing raw values by their maximum (:func:`normalised`):
 
 ``imports``
-    1 when the current file imports ``f`` (resolved by :mod:`resolve`), else 0.
+    1 when the current file imports ``f`` (resolved by :mod:`resolve`), or when ``f``
+    defines a name the current file imports by name (re-exports followed), else 0.
 ``definitions``
     For each identifier chain near the cursor (or in the selection / the question),
     weighted by :func:`proximity_weight` and :func:`name_information`, the symbol
     table's best matches (same file, imported, same directory, workspace; see
     :func:`match_weight`) share the weight; ``f`` sums what its definitions received.
+``imported_names``
+    The definitions of the names the current file's import statements bind
+    (:func:`import_bindings`; ``from m import X`` and ``m.f`` uses of ``import m``),
+    each valued by :func:`imported_name_value`: the proximity of its nearest use to
+    the cursor, or :data:`UNUSED_IMPORT_VALUE` for a name imported by name and not used
+    yet; ``f`` sums what its definitions received.
 ``graph``
     Personalised PageRank over the def/ref graph (:mod:`graph`), restarting at the
     current file, the open buffers and the recently edited files
@@ -67,15 +76,23 @@ __all__ = [
     "REGION_MAX_LINES",
     "SIGNALS",
     "STABLE_WEIGHTS",
+    "STAR",
     "TASKS",
     "TASK_WEIGHTS",
     "UNIT_FILE_SHARE",
+    "UNUSED_IMPORT_VALUE",
+    "USE_DISTANCE_SCALE",
+    "ImportBinding",
     "Task",
     "Weights",
+    "code_words",
     "dominant_signal",
     "focus_region",
     "fuse",
     "identifier_chains",
+    "import_bindings",
+    "imported_name_value",
+    "is_test_path",
     "match_weight",
     "name_information",
     "normalised",
@@ -85,6 +102,7 @@ __all__ = [
     "recency_scores",
     "split_chain",
     "text_identifiers",
+    "use_proximity",
 ]
 
 Task = Literal["complete", "explain", "refactor", "chat"]
@@ -92,7 +110,16 @@ Task = Literal["complete", "explain", "refactor", "chat"]
 TASKS: Final[tuple[Task, ...]] = ("complete", "explain", "refactor", "chat")
 
 #: Signal names, in the order of :class:`Weights` fields.
-SIGNALS: Final = ("imports", "definitions", "graph", "lexical", "callers", "recency", "global")
+SIGNALS: Final = (
+    "imports",
+    "definitions",
+    "imported_names",
+    "graph",
+    "lexical",
+    "callers",
+    "recency",
+    "global",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +128,7 @@ class Weights:
 
     imports: float = 0.0
     definitions: float = 0.0
+    imported_names: float = 0.0
     graph: float = 0.0
     lexical: float = 0.0
     callers: float = 0.0
@@ -120,15 +148,20 @@ class Weights:
 #: imports); explain/refactor add the selection's callers; chat trusts the words of the
 #: question (lexical) and the repository's shape (global rank) more.
 TASK_WEIGHTS: Final[Mapping[Task, Weights]] = {
-    "complete": Weights(3.0, 4.0, 2.0, 1.5, 0.0, 1.0, 0.5),
-    "explain": Weights(2.0, 4.0, 2.0, 1.0, 3.0, 0.5, 0.5),
-    "refactor": Weights(2.0, 4.0, 2.0, 1.0, 3.0, 0.5, 0.5),
-    "chat": Weights(1.0, 4.0, 2.0, 3.0, 1.0, 0.5, 1.0),
+    "complete": Weights(3.0, 4.0, 4.0, 2.0, 1.5, 0.0, 1.0, 0.5),
+    "explain": Weights(2.0, 4.0, 2.0, 2.0, 1.0, 3.0, 0.5, 0.5),
+    "refactor": Weights(2.0, 4.0, 2.0, 2.0, 1.0, 3.0, 0.5, 0.5),
+    "chat": Weights(1.0, 4.0, 1.0, 2.0, 3.0, 1.0, 0.5, 1.0),
 }
 #: ``w'_k``: completion's stable (repository-level) section, cursor-independent signals.
 STABLE_WEIGHTS: Final = Weights(imports=3.0, graph=2.0, recency=1.0, global_=0.5)
 #: ``lambda`` in ``U(u)``: how much a unit inherits from its file's score.
 UNIT_FILE_SHARE: Final = 0.25
+
+#: Lines over which the proximity of an imported name's nearest use halves.
+USE_DISTANCE_SCALE: Final = 10.0
+#: ``s_imported_names`` of a name imported by name and not used anywhere yet.
+UNUSED_IMPORT_VALUE: Final = 1.0
 
 #: Restart weight of the i-th open buffer / recent file in the graph's personalisation.
 GRAPH_WEIGHTS_OPEN: Final = 0.5
@@ -142,6 +175,10 @@ REGION_MAX_LINES: Final = 80
 #: Quarter-octave bins: a score must change by ~19 % to move to another bin.
 _QUANTUM_STEPS_PER_OCTAVE: Final = 4
 
+# A string literal (possibly unterminated), a comment marker, an identifier.
+_STRING_RE: Final = re.compile(r"""'(?:[^'\\]|\\.)*(?:'|$)|"(?:[^"\\]|\\.)*(?:"|$)|`[^`]*(?:`|$)""")
+_COMMENT_RE: Final = re.compile(r"#|//")
+_WORD_RE: Final = re.compile(r"[^\W\d]\w*")
 _SELF_HEADS: Final = frozenset({"self", "this", "cls", "Self", "super", "$this"})
 # An identifier chain: ``name`` or ``a.b.c`` (no spaces around the dots).
 _CHAIN_RE: Final = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
@@ -258,6 +295,39 @@ def personalization(
     return {p: seed[p] for p in sorted(seed)}
 
 
+# --------------------------------------------------------------------------- imported names
+
+
+def use_proximity(uses: Sequence[int], anchor: tuple[int, int]) -> float:
+    """How close the nearest of ``uses`` (line numbers) is to ``anchor`` (a line range).
+
+    ``1 / (1 + d / USE_DISTANCE_SCALE)``, ``d`` the distance in lines from the range
+    (0 inside it); ``0`` without uses.
+    """
+    a, b = anchor
+    best: int | None = None
+    for line in uses:
+        d = a - line if line < a else line - b if line > b else 0
+        if best is None or d < best:
+            best = d
+    if best is None:
+        return 0.0
+    return 1.0 / (1.0 + best / USE_DISTANCE_SCALE)
+
+
+def imported_name_value(uses: Sequence[int], anchor: tuple[int, int], explicit: bool) -> float:
+    """``s_imported_names`` of one imported name before normalisation.
+
+    The proximity of its nearest use to the cursor (:func:`use_proximity`); a name
+    imported by name (``from m import X``) and not used yet gets
+    :data:`UNUSED_IMPORT_VALUE` instead: it was imported to be used, most likely
+    where the user is typing now.
+    """
+    if not uses:
+        return UNUSED_IMPORT_VALUE if explicit else 0.0
+    return use_proximity(uses, anchor)
+
+
 # --------------------------------------------------------------------------- identifiers
 
 
@@ -361,6 +431,34 @@ def identifier_chains(
     return {c: found[c] for c in sorted(found)}
 
 
+def code_words(line: str) -> list[str]:
+    """Identifiers of one line of code outside its string literals and comments.
+
+    A heuristic for a line the parser did not see (the one being typed): quoted runs
+    are dropped (an unterminated quote runs to the end of the line), then everything
+    from a ``#`` or ``//`` comment marker.
+    """
+    code = _STRING_RE.sub(" ", line)
+    code = _COMMENT_RE.split(code, maxsplit=1)[0]
+    return _WORD_RE.findall(code)
+
+
+_TEST_DIRS: Final = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
+_TEST_FILE_RE: Final = re.compile(
+    r"(?:^test_.*|.*_tests?\.[^.]+|.*[._-](?:test|spec)\.[^.]+|conftest\.py|.*Tests?\.[^.]+)$"
+)
+
+
+def is_test_path(path: str) -> bool:
+    """Whether ``path`` looks like a test file: under a ``test``/``tests``/``testing``/
+    ``spec`` folder, or named ``test_*``, ``*_test.*``, ``*.test.*``, ``*.spec.*``,
+    ``*Test.*``/``*Tests.*`` or ``conftest.py``."""
+    folder, _, name = path.rpartition("/")
+    if folder and not _TEST_DIRS.isdisjoint(folder.split("/")):
+        return True
+    return bool(_TEST_FILE_RE.match(name))
+
+
 def text_identifiers(text: str, *, limit: int = 200) -> dict[str, float]:
     """Identifier chains of free text (a chat question), each with weight 1.0.
 
@@ -417,3 +515,226 @@ def _innermost(definitions: Iterable[Definition], line: int) -> tuple[int, int] 
             if best is None or span[1] - span[0] < best[1] - best[0]:
                 best = span
     return best
+
+
+# --------------------------------------------------------------------------- imported names
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBinding:
+    """A name an import statement binds in a file (see :func:`import_bindings`).
+
+    ``module`` is written as the resolver reads raw imports (``"django.db"``,
+    ``".fields"``, ``"./util"``). ``name`` is the imported name, ``None`` when the local
+    name is bound to the module itself (``import numpy as np``, ``import * as ns``, a
+    JavaScript default import), or ``"*"`` for a star import / ``export *`` (whose
+    ``local`` is ``""``). ``start_line..end_line`` is the whole statement.
+    """
+
+    local: str
+    module: str
+    name: str | None
+    start_line: int
+    end_line: int
+
+
+#: Star imports bind no name of their own.
+STAR: Final = "*"
+# A Python import statement's first physical line (any indentation: imports inside
+# functions and ``if TYPE_CHECKING:`` blocks bind names too).
+_PY_IMPORT_RE: Final = re.compile(
+    r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import\b|import[ \t]+[\w.])", re.M
+)
+_PY_DOTTED_RE: Final = re.compile(r"\.*[^\W\d]\w*(?:\.[^\W\d]\w*)*|\.+")
+_IDENT_ONLY_RE: Final = re.compile(r"[^\W\d]\w*|\$[\w$]*|[A-Za-z_$][\w$]*")
+#: A statement longer than this (characters) is not an import worth reading.
+_MAX_IMPORT_CHARS: Final = 4_000
+#: Bindings read per file (a generated module with thousands of imports).
+_MAX_BINDINGS: Final = 2_000
+# JavaScript / TypeScript: ``import … from 'm'``, ``export … from 'm'``, ``import 'm'``
+# and ``require('m')`` bound by ``const``/``let``/``var``.
+_JS_FROM_RE: Final = re.compile(
+    r"""^[ \t]*(import|export)\b((?:(?!\b(?:import|export|from)\b)[\w$\s,{}*])*)"""
+    r"""\bfrom[ \t]*(['"])([^'"\n]+)\3""",
+    re.M,
+)
+_JS_REQUIRE_RE: Final = re.compile(
+    r"""^[ \t]*(?:const|let|var)[ \t]+(\{[^}]*\}|[A-Za-z_$][\w$]*)[ \t]*=[ \t]*"""
+    r"""require\([ \t]*(['"])([^'"\n]+)\2[ \t]*\)""",
+    re.M,
+)
+_JS_LANGUAGES: Final = frozenset({"javascript", "typescript", "tsx"})
+
+
+def import_bindings(text: str, language: str) -> tuple[ImportBinding, ...]:
+    """The names ``text``'s import statements bind, in source order.
+
+    Parameters
+    ----------
+    text:
+        A file's text (it need not parse: this is a line scanner, so the live text of a
+        half-typed buffer works).
+    language:
+        The file's language id; Python, JavaScript and TypeScript are read, any other
+        language gives ``()`` (the engine falls back on the parser's raw imports).
+
+    Returns
+    -------
+    tuple[ImportBinding, ...]
+        ``from m import A as B`` binds ``B`` to ``(m, A)``; ``import a.b as c`` binds
+        ``c`` to module ``a.b``; ``import a.b`` binds ``a`` to module ``a`` (a chain
+        ``a.b.f`` walks on from there); ``from m import *`` gives a :data:`STAR`
+        binding. JavaScript: ``import D, {A, B as C} from 'm'``, ``import * as N from
+        'm'``, ``export {A} from 'm'``, ``export * from 'm'``, ``const {A, B: C} =
+        require('m')``, ``const M = require('m')``.
+    """
+    if language == "python":
+        found = _python_bindings(text)
+    elif language in _JS_LANGUAGES:
+        found = _js_bindings(text)
+    else:
+        return ()
+    return tuple(found[:_MAX_BINDINGS])
+
+
+def _line_at(text: str, offset: int, memo: list[int]) -> int:
+    """1-based line of ``offset``; ``memo`` holds [last offset, its line] (a forward scan)."""
+    last, line = memo
+    if offset < last:
+        last, line = 0, 1
+    line += text.count("\n", last, offset)
+    memo[0], memo[1] = offset, line
+    return line
+
+
+def _python_statement(text: str, start: int) -> tuple[str, int]:
+    """The logical line starting at ``start`` (comments dropped), and its end offset.
+
+    Parentheses and backslashes continue a statement over several physical lines; a
+    ``;`` ends it.
+    """
+    depth = 0
+    out: list[str] = []
+    i = start
+    n = min(len(text), start + _MAX_IMPORT_CHARS)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c == "\\" and text.startswith("\n", i + 1):
+            i += 2
+            out.append(" ")
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth = max(0, depth - 1)
+        elif c == ";" or (c == "\n" and depth == 0):
+            break
+        out.append(" " if c in "\n\r\t()" else c)
+        i += 1
+    return "".join(out), i
+
+
+def _aliasable(name: str, alias: str) -> bool:
+    return name.isidentifier() and alias.isidentifier()
+
+
+def _python_bindings(text: str) -> list[ImportBinding]:
+    found: list[ImportBinding] = []
+    memo = [0, 1]
+    for match in _PY_IMPORT_RE.finditer(text):
+        statement, end = _python_statement(text, match.start())
+        first = _line_at(text, match.start(), memo)
+        last = _line_at(text, max(match.start(), end - 1), memo)
+        words = statement.split()
+        if not words:
+            continue
+        if words[0] == "from":
+            if len(words) < 4 or words[2] != "import" or not _PY_DOTTED_RE.fullmatch(words[1]):
+                continue
+            module = words[1]
+            for part in " ".join(words[3:]).split(","):
+                item = part.split()
+                if item == ["*"]:
+                    found.append(ImportBinding("", module, STAR, first, last))
+                elif len(item) == 1 and item[0].isidentifier():
+                    found.append(ImportBinding(item[0], module, item[0], first, last))
+                elif len(item) == 3 and item[1] == "as" and _aliasable(item[0], item[2]):
+                    found.append(ImportBinding(item[2], module, item[0], first, last))
+        else:
+            for part in " ".join(words[1:]).split(","):
+                item = part.split()
+                if not item or not _PY_DOTTED_RE.fullmatch(item[0]) or item[0].startswith("."):
+                    continue
+                if len(item) == 3 and item[1] == "as" and item[2].isidentifier():
+                    found.append(ImportBinding(item[2], item[0], None, first, last))
+                elif len(item) == 1:
+                    head = item[0].partition(".")[0]
+                    found.append(ImportBinding(head, head, None, first, last))
+    return found
+
+
+def _js_names(clause: str, module: str, first: int, last: int, out: list[ImportBinding]) -> None:
+    """Bindings of an import/export clause (``D, {A, B as C}``, ``* as N``, ``*``)."""
+    clause = clause.strip()
+    if clause.startswith(("type ", "typeof ")):
+        clause = clause.partition(" ")[2].strip()
+    braces = ""
+    if "{" in clause:
+        head, _, rest = clause.partition("{")
+        braces, _, tail = rest.partition("}")
+        clause = (head + " " + tail).strip()
+    for part in clause.split(","):
+        words = part.split()
+        if not words:
+            continue
+        if words[0] == "*":
+            if len(words) == 3 and words[1] == "as":
+                out.append(ImportBinding(words[2], module, None, first, last))
+            else:
+                out.append(ImportBinding("", module, STAR, first, last))
+        elif len(words) == 1 and _IDENT_ONLY_RE.fullmatch(words[0]):
+            out.append(ImportBinding(words[0], module, None, first, last))  # default import
+    for part in braces.split(","):
+        words = part.replace(":", " as ").split()
+        if words and words[0] == "type":
+            words = words[1:]
+        if len(words) == 1 and _IDENT_ONLY_RE.fullmatch(words[0]):
+            out.append(ImportBinding(words[0], module, words[0], first, last))
+        elif len(words) == 3 and words[1] == "as" and _IDENT_ONLY_RE.fullmatch(words[2]):
+            if words[0] == "default":
+                out.append(ImportBinding(words[2], module, None, first, last))
+            else:
+                out.append(ImportBinding(words[2], module, words[0], first, last))
+
+
+def _js_bindings(text: str) -> list[ImportBinding]:
+    found: list[tuple[int, list[ImportBinding]]] = []
+    memo = [0, 1]
+    for match in _JS_FROM_RE.finditer(text):
+        keyword, clause, module = match.group(1), match.group(2), match.group(4)
+        if len(clause) > _MAX_IMPORT_CHARS:
+            continue
+        first = _line_at(text, match.start(), memo)
+        last = _line_at(text, match.end(), memo)
+        items: list[ImportBinding] = []
+        if keyword == "export" and clause.strip().startswith("*") and " as " not in clause:
+            items.append(ImportBinding("", module, STAR, first, last))
+        else:
+            _js_names(clause, module, first, last, items)
+        found.append((match.start(), items))
+    memo = [0, 1]
+    for match in _JS_REQUIRE_RE.finditer(text):
+        target, module = match.group(1), match.group(3)
+        line = _line_at(text, match.start(), memo)
+        items = []
+        if target.startswith("{"):
+            _js_names(target, module, line, line, items)
+        else:
+            items.append(ImportBinding(target, module, None, line, line))
+        found.append((match.start(), items))
+    found.sort(key=lambda pair: pair[0])
+    return [b for _, items in found for b in items]

@@ -224,7 +224,8 @@ def test_definition_used_at_cursor_outranks_unrelated_files(engine: ContextEngin
 
 def test_definition_snippet_is_the_definition_itself(engine: ContextEngine) -> None:
     line = _line_of(SERVICE, "accounts = load_accounts(path)")
-    manifest = engine.pack(ContextRequest("shop/service.py", line=line, column=34, budget=700))
+    # (At 400 tokens the fill pass cannot send models.py whole instead of its snippets.)
+    manifest = engine.pack(ContextRequest("shop/service.py", line=line, column=34, budget=400))
     snippets = [s for s in manifest.items if "defines `load_accounts`" in s.reason]
     assert snippets, [s.reason for s in manifest.items]
     assert snippets[0].text.startswith("def load_accounts(path: str)")
@@ -584,3 +585,248 @@ def test_empty_workspace(tmp_path: Path, counter: TokenCounter) -> None:
             ContextRequest("new.py", line=1, budget=100, current_text=textwrap.dedent("x = 1\n"))
         )
         assert [s.path for s in manifest.items] == ["new.py"]
+
+
+# --------------------------------------------------------------------------- imported names
+
+
+def _methods(prefix: str, count: int) -> str:
+    """Bulk: ``count`` methods with distinct names (makes a class too big to send whole)."""
+    return "".join(
+        f"    def {prefix}_step_{i}(self, value: int) -> int:\n"
+        f'        """Step {i} of the {prefix} pipeline."""\n'
+        f"        total = value + {i}\n"
+        f"        for k in range({i % 5 + 2}):\n"
+        f"            total = total * {i + 2} - k\n"
+        f"        return total\n\n"
+        for i in range(count)
+    )
+
+
+LIB_INIT = """\
+from .core import Command, helper as make_helper
+from .fields import *
+"""
+
+LIB_CORE = f'''\
+"""Commands."""
+
+
+class Command:
+    """A command with a name and many steps."""
+
+    kind = "command"
+
+    def __init__(self, name: str, *, retries: int = 3) -> None:
+        self.name = name
+        self.retries = retries
+
+{_methods("command", 40)}
+
+def helper(text: str) -> str:
+    """Normalise ``text``."""
+    return text.strip().lower()
+'''
+
+LIB_FIELDS = f'''\
+"""Fields."""
+
+
+class IntegerField:
+    """An integer field."""
+
+    def __init__(self, default: int = 0) -> None:
+        self.default = default
+
+
+class _Private:
+    pass
+
+
+{_filler(9)}
+'''
+
+APP = """\
+import lib
+from lib import make_helper
+
+
+def run(name):
+    cmd = lib.Command(name)
+    size = lib.IntegerField(3)
+    for step in range(3):
+        print(step)
+
+    value =\x20
+    return cmd, size, value
+"""
+APP_CURSOR = _line_of(APP, "value = ")
+
+LIB_FILES = {
+    "lib/__init__.py": LIB_INIT,
+    "lib/core.py": LIB_CORE,
+    "lib/fields.py": LIB_FIELDS,
+    "app/run.py": APP,
+    **{f"misc/filler_{i}.py": _filler(i) for i in range(6)},
+}
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    root = tmp_path_factory.mktemp("lib")
+    _write_tree(root / "ws", LIB_FILES)
+    index = Index(root / "ws", options=OPTIONS, cache_dir=root / "cache", workers=1)
+    index.refresh()
+    yield index
+    index.close()
+
+
+def _app_request(budget: int, text: str = APP) -> ContextRequest:
+    return ContextRequest(
+        "app/run.py", line=APP_CURSOR, column=12, budget=budget, current_text=text
+    )
+
+
+def _covering(manifest: Manifest, path: str, line: int) -> list[Span]:
+    return [s for s in manifest.items if s.path == path and s.start_line <= line <= s.end_line]
+
+
+def test_imported_names_are_followed_through_reexports(lib: Index, counter: TokenCounter) -> None:
+    engine = ContextEngine(lib, counter=counter)
+    manifest = engine.pack(_app_request(2500))
+    _check_invariants(manifest, _app_request(2500), lib)
+    # `lib.IntegerField` through `from .fields import *`, the unused `make_helper` through
+    # `from .core import helper as make_helper`: their definitions, sent as snippets.
+    field_line = _line_of(LIB_FIELDS, "class IntegerField")
+    field = [s for s in _covering(manifest, "lib/fields.py", field_line) if s.mode != "outline"]
+    assert field and "`lib.IntegerField` imported by current file" in field[0].reason
+    helper_line = _line_of(LIB_CORE, "def helper")
+    helper = [s for s in _covering(manifest, "lib/core.py", helper_line) if s.mode == "snippet"]
+    assert helper and helper[0].text.startswith("def helper(text: str) -> str:")
+    assert "`make_helper` imported by current file" in helper[0].reason
+
+
+def test_a_big_imported_class_is_sent_through_its_constructor(
+    lib: Index, counter: TokenCounter
+) -> None:
+    engine = ContextEngine(lib, counter=counter)
+    manifest = engine.pack(_app_request(1500))
+    class_line = _line_of(LIB_CORE, "class Command")
+    spans = [s for s in _covering(manifest, "lib/core.py", class_line) if s.mode == "snippet"]
+    assert spans, [(s.path, s.mode, s.reason) for s in manifest.items]
+    assert "through the constructor" in spans[0].reason
+    assert "def __init__(self, name: str, *, retries: int = 3)" in spans[0].text
+    assert "command_step_39" not in spans[0].text
+
+
+def test_defining_modules_of_named_imports_rank_as_imported(
+    lib: Index, counter: TokenCounter
+) -> None:
+    """`from lib import make_helper` makes lib/core.py (where it is defined) an import."""
+    engine = ContextEngine(lib, counter=counter)
+    manifest = engine.pack(_app_request(1500))
+    stable = manifest.items[: manifest.stable_items]
+    assert any(s.path == "lib/core.py" and s.reason == "imported by current file" for s in stable)
+
+
+def test_the_budget_is_filled(lib: Index, counter: TokenCounter) -> None:
+    engine = ContextEngine(lib, counter=counter)
+    total = _total_tokens(engine)
+    for budget in (1500, 3000, total * 2 // 3):
+        manifest = engine.pack(_app_request(budget))
+        assert budget * 0.9 <= manifest.tokens <= budget, (budget, manifest.tokens)
+
+
+def test_imported_definitions_follow_edits_of_the_defining_module(
+    tmp_path: Path, counter: TokenCounter
+) -> None:
+    _write_tree(tmp_path / "ws", LIB_FILES)
+    with Index(tmp_path / "ws", options=OPTIONS, cache_dir=tmp_path / "c", workers=1) as index:
+        index.refresh()
+        engine = ContextEngine(index, counter=counter)
+        engine.pack(_app_request(2500))
+        moved = LIB_FIELDS.replace('"""Fields."""\n', '"""Fields."""\n\n\n# Moved down.\n')
+        index.set_overlay("lib/fields.py", moved)
+        after = engine.pack(_app_request(2500))
+        line = _line_of(moved, "class IntegerField")
+        assert [s for s in _covering(after, "lib/fields.py", line) if s.mode != "outline"]
+        fresh = ContextEngine(index, counter=counter).pack(_app_request(2500))
+        assert after.to_json(include_text=True) == fresh.to_json(include_text=True)
+
+
+def test_history_of_keystrokes_does_not_change_the_manifest(
+    lib: Index, counter: TokenCounter
+) -> None:
+    engine = ContextEngine(lib, counter=counter)
+    typed = "make_helper(name)"
+    lines = APP.split("\n")
+    for n in range(len(typed) + 1):
+        lines[APP_CURSOR - 1] = "    value = " + typed[:n]
+        text = "\n".join(lines)
+        request = ContextRequest(
+            "app/run.py", line=APP_CURSOR, column=12 + n, budget=1500, current_text=text
+        )
+        seen = engine.pack(request)
+    fresh = ContextEngine(lib, counter=counter).pack(request)
+    assert seen.to_json(include_text=True) == fresh.to_json(include_text=True)
+
+
+def test_typing_parses_once_per_edited_line(
+    lib: Index, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Completion on an unsaved buffer reads the parse of the text without the cursor
+    line: the keystrokes on one line share it."""
+    from minimax_lsp.indexer import parse
+
+    calls: list[int] = []
+    real = parse.extract
+
+    def counting(source: bytes, language: str | None) -> object:
+        calls.append(len(source))
+        return real(source, language)
+
+    monkeypatch.setattr(parse, "extract", counting)
+    engine = ContextEngine(lib, counter=counter)
+    engine.warm()
+    lines = APP.split("\n")
+    for n, text in enumerate(["m", "ma", "mak", "make", "make_"]):
+        lines[APP_CURSOR - 1] = "    value = " + text
+        engine.pack(
+            ContextRequest(
+                "app/run.py",
+                line=APP_CURSOR,
+                column=12 + n,
+                budget=1500,
+                current_text="\n".join(lines),
+            )
+        )
+    assert len(calls) == 1
+    engine.pack(ContextRequest("app/run.py", line=2, budget=1500, current_text="\n".join(lines)))
+    assert len(calls) == 2  # another line: another parse
+
+
+def test_namesakes_in_tests_rank_below_real_definitions(
+    tmp_path: Path, counter: TokenCounter
+) -> None:
+    """The same function in a test file and in the library: code outside the tests that
+    uses it (and imports neither) most likely means the library's."""
+    policy = (
+        "def retry_policy_for(name):\n"
+        '    """How often to retry ``name``."""\n'
+        "    return {'default': 3}.get(name, 1)\n\n\n"
+    )
+    files = {
+        "lib/policy.py": policy + _filler(7),
+        "tests/test_policy.py": policy + _filler(8),
+        "app/main.py": "def go(name):\n    limit = retry_policy_for(name)\n    return limit\n",
+        **{f"misc/filler_{i}.py": _filler(i) for i in range(3)},
+    }
+    _write_tree(tmp_path / "ws", files)
+    with Index(tmp_path / "ws", options=OPTIONS, cache_dir=tmp_path / "c", workers=1) as index:
+        index.refresh()
+        engine = ContextEngine(index, counter=counter)
+        manifest = engine.pack(ContextRequest("app/main.py", line=3, column=4, budget=600))
+        real = _covering(manifest, "lib/policy.py", 1)
+        namesake = _covering(manifest, "tests/test_policy.py", 1)
+        assert real and namesake  # both are sent, the library's ranked higher
+        assert max(s.score for s in namesake) < max(s.score for s in real)

@@ -14,6 +14,7 @@ from minimax_lsp.indexer.lexical import (
     ATTACH_GAP_LINES,
     MAX_CHUNK_LINES,
     Chunk,
+    ChunkTerms,
     LexicalIndex,
     ScoredChunk,
     chunk_file,
@@ -417,3 +418,64 @@ def test_many_rewrites_keep_postings_compact() -> None:
     hits = index.search("edited_6", 5)
     assert [(h.path, h.start_line) for h in hits] == [("hot.py", 1), ("hot.py", 2), ("hot.py", 3)]
     assert all(math.isfinite(h.score) and h.score > 0 for h in hits)
+
+
+# --------------------------------------------------------------------------- edits
+
+
+def test_chunk_file_cache_reuses_terms_and_keeps_only_current_texts() -> None:
+    defs = (_defn("first", 1, 20), _defn("second", 21, 40))
+    symbols = FileSymbols("python", definitions=defs)
+    text = _text(40)
+    plain = chunk_file("c.py", text, symbols)
+    cache: dict[str, ChunkTerms] = {}
+    assert chunk_file("c.py", text, symbols, cache=cache) == plain
+    assert len(cache) == len(plain)
+    # A cached text is not tokenized again: planted terms for it come back as they are.
+    body = "\n".join(text.split("\n")[:20])
+    cache[body] = ((("planted", 1),), 1)
+    again = chunk_file("c.py", text, symbols, cache=cache)
+    assert again[0].terms == (("planted", 1),) and again[0].length == 1
+    assert again[1] == plain[1]
+    # After a call the cache holds exactly that call's chunk texts.
+    edited = text.replace("line_30 = 30", "line_30 = thirty")
+    chunk_file("c.py", edited, symbols, cache=cache)
+    assert len(cache) == 2 and body in cache
+    assert all(key.startswith("line_1 =") or "thirty" in key for key in cache)
+
+
+def test_add_file_keeps_unchanged_chunks_and_moves_their_lines() -> None:
+    index = LexicalIndex(max_df_fraction=1.0)
+    index.add_file("other.py", [_chunk("other.py", "unrelated words here")])
+    texts = ["alpha_one beta", "gamma_two delta", "epsilon_three zeta"]
+    index.add_file(
+        "f.py", [make_chunk("f.py", 10 * i + 1, 10 * i + 5, t) for i, t in enumerate(texts)]
+    )
+    # An edit above shifts every chunk down two lines and changes the middle one.
+    texts[1] = "gamma_two delta edited"
+    chunks = [make_chunk("f.py", 10 * i + 3, 10 * i + 7, t) for i, t in enumerate(texts)]
+    index.add_file("f.py", chunks)
+    assert index.stats().dead_chunks == 1  # only the edited chunk was replaced
+    assert index.chunk_ranges("f.py") == [(3, 7), (13, 17), (23, 27)]
+    rebuilt = LexicalIndex(max_df_fraction=1.0)
+    rebuilt.add_file("other.py", [_chunk("other.py", "unrelated words here")])
+    rebuilt.add_file("f.py", chunks)
+    for query in ("alpha_one", "gamma_two edited", "zeta beta delta words"):
+        assert index.search(query, 10) == rebuilt.search(query, 10)
+    assert index.document_frequency("edited") == 1
+    assert index.document_frequency("gamma_two") == 1
+
+
+def test_query_terms_budget_counts_live_postings_only() -> None:
+    fresh = LexicalIndex(max_df_fraction=1.0, max_postings=2)
+    edited = LexicalIndex(max_df_fraction=1.0, max_postings=2)
+    for index in (fresh, edited):
+        index.add_file("a.py", [_chunk("a.py", "apple zebra")])
+        index.add_file("b.py", [_chunk("b.py", "apple")])
+    for i in range(8):  # rewrites leave dead postings of "zebra" behind (not compacted)
+        edited.add_file("a.py", [_chunk("a.py", f"apple zebra v{i}")])
+    edited.add_file("a.py", [_chunk("a.py", "apple zebra")])
+    assert edited.stats().dead_chunks > 0
+    expected = fresh.query_terms("zebra apple")
+    assert [t for t, _ in expected] == ["zebra", "apple"]
+    assert edited.query_terms("zebra apple") == expected

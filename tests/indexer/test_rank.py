@@ -9,6 +9,7 @@ import pytest
 from minimax_lsp.indexer.outline import (
     LINE_MARK,
     SourceText,
+    constructor,
     enclosing_definition,
     header_range,
     outline_definitions,
@@ -20,12 +21,19 @@ from minimax_lsp.indexer.rank import (
     REGION_MAX_LINES,
     SIGNALS,
     STABLE_WEIGHTS,
+    STAR,
     TASK_WEIGHTS,
+    UNUSED_IMPORT_VALUE,
+    ImportBinding,
     Weights,
+    code_words,
     dominant_signal,
     focus_region,
     fuse,
     identifier_chains,
+    import_bindings,
+    imported_name_value,
+    is_test_path,
     match_weight,
     name_information,
     normalised,
@@ -35,6 +43,7 @@ from minimax_lsp.indexer.rank import (
     recency_scores,
     split_chain,
     text_identifiers,
+    use_proximity,
 )
 from minimax_lsp.indexer.records import Definition
 
@@ -284,3 +293,146 @@ def test_enclosing_definition_is_the_innermost() -> None:
 def test_weights_are_finite_and_non_negative() -> None:
     for weights in TASK_WEIGHTS.values():
         assert all(math.isfinite(w) and w >= 0 for w in weights.as_dict().values())
+
+
+# --------------------------------------------------------------------------- imported names
+
+
+def _bound(bindings: tuple[ImportBinding, ...]) -> list[tuple[str, str, str | None]]:
+    return [(b.local, b.module, b.name) for b in bindings]
+
+
+def test_python_import_bindings_cover_aliases_parentheses_and_stars() -> None:
+    text = (
+        "import os, sys as system\n"
+        "import a.b.c\n"
+        "from . import sibling\n"
+        "from ..pkg.mod import (First,\n"
+        "    Second as Alias,  # a comment\n"
+        "    Third)\n"
+        "from star import *\n"
+        "def f():\n"
+        "    from django.db import models\n"
+        "from q import \\\n"
+        "    r\n"
+        "x = 'from nowhere import nothing'\n"
+    )
+    bindings = import_bindings(text, "python")
+    assert _bound(bindings) == [
+        ("os", "os", None),
+        ("system", "sys", None),
+        ("a", "a", None),
+        ("sibling", ".", "sibling"),
+        ("First", "..pkg.mod", "First"),
+        ("Alias", "..pkg.mod", "Second"),
+        ("Third", "..pkg.mod", "Third"),
+        ("", "star", STAR),
+        ("models", "django.db", "models"),
+        ("r", "q", "r"),
+    ]
+    parenthesised = [b for b in bindings if b.module == "..pkg.mod"]
+    assert {(b.start_line, b.end_line) for b in parenthesised} == {(4, 6)}
+    assert [(b.start_line, b.end_line) for b in bindings if b.local == "r"] == [(10, 11)]
+
+
+def test_javascript_import_bindings() -> None:
+    text = (
+        "import D, {A, B as C} from './m'\n"
+        'import * as NS from "ns"\n'
+        "export {E, F as G} from './e'\n"
+        "export * from './all'\n"
+        "export class K { run() { return 1 } }\n"
+        "import type {T} from './t'\n"
+        "const {P, Q: R} = require('./pq')\n"
+        "const M = require('./mm')\n"
+        "import {\n  X1,\n  X2,\n} from './xs'\n"
+    )
+    assert _bound(import_bindings(text, "typescript")) == [
+        ("D", "./m", None),
+        ("A", "./m", "A"),
+        ("C", "./m", "B"),
+        ("NS", "ns", None),
+        ("E", "./e", "E"),
+        ("G", "./e", "F"),
+        ("", "./all", STAR),
+        ("T", "./t", "T"),
+        ("P", "./pq", "P"),
+        ("R", "./pq", "Q"),
+        ("M", "./mm", None),
+        ("X1", "./xs", "X1"),
+        ("X2", "./xs", "X2"),
+    ]
+
+
+def test_import_bindings_of_other_languages_and_hostile_text() -> None:
+    assert import_bindings('import "fmt"\n', "go") == ()
+    hostile = "from " + "a." * 5000 + " import (" + "x, " * 5000 + "\x00\n" + "import \n"
+    bindings = import_bindings(hostile, "python")
+    assert all(b.local.isidentifier() or b.name == STAR for b in bindings)
+    assert import_bindings("import {", "javascript") == ()
+
+
+def test_imported_name_value_prefers_near_and_not_yet_used_names() -> None:
+    anchor = (50, 50)
+    assert use_proximity([], anchor) == 0.0
+    assert use_proximity([50], anchor) == 1.0
+    assert use_proximity([40, 200], anchor) > use_proximity([30, 200], anchor) > 0
+    assert use_proximity([45], (44, 60)) == 1.0  # inside a selection
+    assert imported_name_value([], anchor, explicit=True) == UNUSED_IMPORT_VALUE
+    assert imported_name_value([], anchor, explicit=False) == 0.0
+    assert imported_name_value([52], anchor, explicit=True) > imported_name_value(
+        [500], anchor, explicit=True
+    )
+
+
+def test_code_words_skip_strings_and_comments() -> None:
+    assert code_words('    x = call(arg, "not these words") # nor these') == ["x", "call", "arg"]
+    assert code_words("y = 'unterminated string") == ["y"]
+    assert code_words("total += value // note") == ["total", "value"]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("tests/test_app.py", True),
+        ("src/test_app.py", True),
+        ("pkg/app_test.go", True),
+        ("web/app.test.ts", True),
+        ("web/app.spec.js", True),
+        ("conftest.py", True),
+        ("src/main/java/AppTest.java", True),
+        ("testing/helpers.py", True),
+        ("src/latest.py", False),
+        ("src/_pytest/python.py", False),
+        ("contest.py", False),
+    ],
+)
+def test_is_test_path(path: str, expected: bool) -> None:
+    assert is_test_path(path) is expected
+
+
+def test_constructor_of_a_class() -> None:
+    source = (
+        "class Point:\n"
+        "    def norm(self):\n"
+        "        return 0\n"
+        "    def __init__(self, x, y):\n"
+        "        self.x = x\n"
+        "class Bare:\n"
+        "    def run(self):\n"
+        "        pass\n"
+    )
+    defs = extract(source.encode(), "python").definitions
+    point = next(d for d in defs if d.name == "Point")
+    bare = next(d for d in defs if d.name == "Bare")
+    init = constructor(defs, point)
+    assert init is not None and (init.name, init.start_line) == ("__init__", 4)
+    assert constructor(defs, bare) is None
+
+
+def test_source_text_line_at_maps_offsets_to_lines() -> None:
+    text = SourceText("ab\ncd\n\nef")
+    assert [text.line_at(i) for i in range(len(text.text) + 2)] == [
+        1, 1, 1, 2, 2, 2, 3, 4, 4, 4, 4,
+    ]  # fmt: skip
+    assert SourceText("").line_at(0) == 1
