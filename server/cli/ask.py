@@ -36,17 +36,17 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Literal
 
 from minimax_lsp.indexer.context import ContextDenied, ContextEngine, ContextRequest, Manifest
 from minimax_lsp.indexer.index import Index, Progress
 from minimax_lsp.indexer.scan import ScanOptions
 from minimax_lsp.server.cli import CommandFailed, UsageError
 from minimax_lsp.server.cli.interrupt import cancel_on_sigint
+from minimax_lsp.server.cli.progress import ProgressLine
 from minimax_lsp.server.model import (
     ClientConfig,
     ContextOverflow,
@@ -82,7 +82,6 @@ KeySource = Literal["env", "file", "command"]
 _DIM = "\x1b[2m"
 _RESET = "\x1b[0m"
 _GIT_TIMEOUT = 5.0
-_REDRAW_SECONDS = 0.1
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -303,7 +302,7 @@ def _open_index(root: Path, settings: Settings) -> Index:
     except (OSError, ValueError) as exc:
         raise CommandFailed(f"cannot open the index for {root}: {exc}") from exc
     cancel = threading.Event()
-    progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    progress = ProgressLine.on_terminal(sys.stderr, _progress_text)
     try:
         with cancel_on_sigint(cancel):
             stats = index.refresh(progress=progress, cancel=cancel)
@@ -544,26 +543,7 @@ def _as_json(answer: _Answer, *, show_thinking: bool) -> dict[str, object]:
 # --------------------------------------------------------------------------- indexing UI
 
 
-class _ProgressLine:
-    """A one-line indexing progress display on a terminal, redrawn at most every 0.1 s."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._last = 0.0
-        self._width = 0
-
-    def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        if now - self._last < _REDRAW_SECONDS:
-            return
-        self._last = now
-        counts = f" {progress.done}/{progress.total}" if progress.total else ""
-        text = f"indexing: {progress.phase}{counts}"[:78]
-        self._stream.write("\r" + text.ljust(self._width))
-        self._stream.flush()
-        self._width = len(text)
-
-    def clear(self) -> None:
-        if self._width:
-            self._stream.write("\r" + " " * self._width + "\r")
-            self._stream.flush()
+def _progress_text(progress: Progress) -> str:
+    """The progress line while the index refreshes (counts once there are any)."""
+    counts = f" {progress.done}/{progress.total}" if progress.total else ""
+    return f"indexing: {progress.phase}{counts}"

@@ -24,18 +24,17 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Final
 
 from minimax_lsp.indexer.context import ContextDenied, ContextEngine, ContextRequest, Manifest
 from minimax_lsp.indexer.index import Index, Progress
 from minimax_lsp.indexer.rank import TASKS, Task
 from minimax_lsp.server.cli import CommandFailed, UsageError
+from minimax_lsp.server.cli.progress import ProgressLine
 
 #: Folders whose presence marks a repository's top.
 _VCS_MARKERS: Final = (".git", ".hg", ".svn", ".jj")
-_REDRAW_SECONDS: Final = 0.1
 _REASON_WIDTH: Final = 60
 
 
@@ -145,7 +144,7 @@ def default_budget(task: Task) -> int:
 
 
 def _pack(root: Path, file: Path, args: argparse.Namespace, task: Task) -> Manifest:
-    progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    progress = ProgressLine.on_terminal(sys.stderr, _progress_text)
     try:
         index = Index(root, cache_dir=args.cache_dir)
     except OSError as exc:
@@ -257,26 +256,6 @@ def _line_range(text: str) -> tuple[int, int]:
     return a, b
 
 
-class _ProgressLine:
-    """A one-line indexing progress display on a terminal, redrawn at most every 0.1 s."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._last = 0.0
-        self._width = 0
-
-    def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        if now - self._last < _REDRAW_SECONDS:
-            return
-        self._last = now
-        text = f"indexing: {progress.phase} {progress.done}/{progress.total}"[:78]
-        self._stream.write("\r" + text.ljust(self._width))
-        self._stream.flush()
-        self._width = len(text)
-
-    def clear(self) -> None:
-        if self._width:
-            self._stream.write("\r" + " " * self._width + "\r")
-            self._stream.flush()
-            self._width = 0
+def _progress_text(progress: Progress) -> str:
+    """The progress line while the index refreshes."""
+    return f"indexing: {progress.phase} {progress.done}/{progress.total}"

@@ -17,17 +17,13 @@ import argparse
 import json
 import sys
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
 
 from minimax_lsp.indexer.index import Index, IndexStats, Progress
 from minimax_lsp.server.cli import CommandFailed, UsageError
 from minimax_lsp.server.cli.interrupt import cancel_on_sigint
-
-#: Minimum seconds between two redraws of the progress line.
-_REDRAW_SECONDS = 0.1
+from minimax_lsp.server.cli.progress import ProgressLine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory")
     cancel = threading.Event()
-    progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    progress = ProgressLine.on_terminal(sys.stderr, _progress_text, draw_final=True)
     try:
         index = Index(root, cache_dir=args.cache_dir, workers=args.workers)
     except OSError as exc:
@@ -131,32 +127,10 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in items)
 
 
-class _ProgressLine:
-    """A one-line progress display on a terminal, redrawn at most every 0.1 s."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._last = 0.0
-        self._width = 0
-
-    def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        final = progress.total and progress.done == progress.total
-        if now - self._last < _REDRAW_SECONDS and not final:
-            return
-        self._last = now
-        if progress.phase == "parsing" and progress.total:
-            share = progress.done / progress.total
-            bar = "#" * int(share * 20)
-            text = f"parsing [{bar:<20}] {progress.done}/{progress.total} {progress.path or ''}"
-        else:
-            text = f"{progress.phase}..."
-        text = text[:78]
-        self._stream.write("\r" + text.ljust(self._width))
-        self._stream.flush()
-        self._width = len(text)
-
-    def clear(self) -> None:
-        if self._width:
-            self._stream.write("\r" + " " * self._width + "\r")
-            self._stream.flush()
+def _progress_text(progress: Progress) -> str:
+    """The progress line: a bar while parsing, else the phase."""
+    if progress.phase == "parsing" and progress.total:
+        share = progress.done / progress.total
+        bar = "#" * int(share * 20)
+        return f"parsing [{bar:<20}] {progress.done}/{progress.total} {progress.path or ''}"
+    return f"{progress.phase}..."
