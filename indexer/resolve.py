@@ -247,7 +247,11 @@ def _closest(importer_dir: str, candidates: Iterable[str]) -> tuple[str, ...]:
 def _check_path(path: object) -> str:
     if not isinstance(path, str) or not path:
         raise ValueError(f"workspace paths must be non-empty strings, got {path!r}")
-    if path.startswith("/") or "\\" in path or "\x00" in path:
+    if "\x00" in path:
+        # Checked first, by itself: a NUL reaching os.stat would raise a ValueError
+        # ("embedded null byte") far from the caller.
+        raise ValueError(f"workspace paths cannot contain a NUL character, got {path!r}")
+    if path.startswith("/") or "\\" in path:
         raise ValueError(f"workspace paths must be relative POSIX paths, got {path!r}")
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):

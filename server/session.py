@@ -7,6 +7,8 @@ A feature module reaches everything through ``ls.session`` (`Session`):
                                        ``initialized`` / ``didChangeConfiguration``)
 ``session.client``                     `ClientFacts`: what the editor supports
 ``session.snapshot(uri)``              immutable `DocumentSnapshot` (text, version, workspace)
+``session.open_document(uri)``         the open buffer (pygls ``TextDocument``) however the
+                                       client spells ``uri``, or None when not open
 ``await session.denial(uri)``          why a document must never reach the model, or None
 ``await session.pack(snapshot, pos)``  the context `Manifest` for a request (off the loop)
 ``session.budget_for(task)``           context budget in tokens for a task
@@ -43,12 +45,14 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types
 
@@ -63,6 +67,7 @@ from minimax_lsp.server.model import (
     InsufficientBalance,
     MissingApiKey,
     ModelClient,
+    ModelError,
     ModelNotFound,
     QuotaExceeded,
     Secret,
@@ -72,6 +77,7 @@ from minimax_lsp.server.model import (
     UsageLedger,
     model_info,
 )
+from minimax_lsp.server.model.retry import AutomaticHold, ModelHealth
 from minimax_lsp.server.notify import LogSetup, Notifier, Outbox, SecretScrubber
 from minimax_lsp.server.prompts.chat import auto_budget
 from minimax_lsp.server.settings import SECTION, Resolved, Settings, resolve_settings
@@ -98,6 +104,7 @@ from minimax_lsp.server.workspaces import (
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
+    from pygls.workspace import TextDocument
     from pygls.workspace.position_codec import PositionCodec
 
 __all__ = [
@@ -107,6 +114,7 @@ __all__ = [
     "DocumentDenied",
     "DocumentSnapshot",
     "Session",
+    "document_key",
 ]
 
 _log = logging.getLogger("minimax_lsp.session")
@@ -273,6 +281,11 @@ class Session:
         self._spend: SpendGuard | None = None
         self._retired: list[ModelClient] = []
         self._model_problem: tuple[State, str] | None = None
+        #: Connection-failure streak and the automatic-request hold (rejected key, quota).
+        self.model_health = ModelHealth()
+        # A settings change (a new key file or command, another model...) is worth
+        # another automatic try.
+        self._settings_listeners.append(lambda _old, _new: self.model_health.clear_hold())
         self._indexing: dict[str, tuple[int, int]] = {}
         self._activity: OrderedDict[str, None] = OrderedDict()
         self._edits: OrderedDict[str, None] = OrderedDict()
@@ -310,7 +323,8 @@ class Session:
         self.client = ClientFacts.from_params(params)
         self.initialization_options = params.initialization_options
         for folder in _initial_folders(params):
-            self.workspaces.add(folder)
+            if self._usable_folder(folder):
+                self.workspaces.add(folder)
         self._apply(
             resolve_settings(initialization=self.initialization_options, environ=self.environ),
             notify=False,
@@ -582,21 +596,47 @@ class Session:
 
         Persistent kinds: no key, bad key, quota/balance, unknown model, offline, spend
         limit. Transient failures (rate limit, overload, server errors) are only logged.
+        A dropped connection is transient until `ModelHealth` (``model_health``) has
+        seen a few in a row or the circuit breaker opened. A rejected key or a used-up
+        quota also holds automatic requests (`automatic_hold`); the message says so.
         """
-        verdict = _classify(error)
+        offline = False
+        if isinstance(error, ModelError):
+            offline = self.model_health.record_failure(error) or self._breaker_open()
+        verdict = _classify(error, offline=offline)
         if verdict is None:
             _log.info("model request failed: %s", error)
             return
         kind, state, message = verdict
+        hold = self.model_health.hold()
+        if hold is not None and (kind, hold.kind) in (("bad-key", "key"), ("quota", "quota")):
+            now = self.model_health.now()
+            message += f" Automatic completions are paused {hold.describe(now)}."
         self._model_problem = (state, message)
         self.notifier.problem(kind, message)
         self.publish_status()
 
     def report_model_ok(self) -> None:
-        """A model call succeeded: clear a reported model problem."""
+        """A model call succeeded: clear a reported model problem, the hold, the streak."""
+        self.model_health.record_success()
+        if self._model is not None:
+            # A completion closed early (its line was complete) never reached the client's
+            # own success path: tell the breaker, or its failure count goes stale.
+            self._model.breaker.record_success()
         if self._model_problem is not None:
             self._model_problem = None
             self.publish_status()
+
+    def automatic_hold(self) -> AutomaticHold | None:
+        """Why automatic requests must not be sent now (rejected key, quota), or None."""
+        hold = self.model_health.hold()
+        if hold is not None:
+            _log.debug("automatic request not sent: held (%s)", hold.kind)
+        return hold
+
+    def _breaker_open(self) -> bool:
+        """Whether the model client's circuit breaker is open (calls fail fast)."""
+        return self._model is not None and self._model.breaker.remaining() is not None
 
     # -- status ----------------------------------------------------------------------
 
@@ -636,20 +676,52 @@ class Session:
 
     # -- documents -------------------------------------------------------------------
 
+    def open_document(self, uri: str) -> TextDocument | None:
+        """The open buffer of document ``uri``, or ``None`` when it is not open.
+
+        pygls keys open documents by the *unquoted* URI, and clients spell one file in
+        several ways (``file:///a%20b.py`` / ``file:///a b.py``; VS Code's
+        ``file:///c%3A/x.py`` / ``file:///C:/x.py``): every lookup of an open document
+        goes through here, never through ``workspace.text_documents[uri]``.
+        """
+        documents = self.server.workspace.text_documents
+        document: TextDocument | None = documents.get(unquote(uri))
+        if document is not None:
+            return document
+        key = document_key(uri)
+        # Another spelling of the same file (a handful of open documents: a linear scan).
+        return next((d for d in documents.values() if document_key(d.uri) == key), None)
+
     def snapshot(self, uri: str) -> DocumentSnapshot:
-        """An immutable snapshot of document ``uri`` (open buffer, else the file on disk)."""
-        document = self.server.workspace.get_text_document(uri)
-        try:
-            text = document.source
-        except (OSError, UnicodeDecodeError):
-            text = ""
+        """An immutable snapshot of document ``uri``.
+
+        The open buffer if there is one; else the file on disk, but only a regular file
+        inside a workspace folder and at most ``maxFileBytes`` long (a FIFO, a device or
+        a huge file gives an empty text: reading one would block or exhaust the loop).
+
+        Raises
+        ------
+        CommandError
+            ``uri`` names a file path with a NUL character (no file can have one).
+        """
+        path = uri_to_path(uri)
+        if path is not None and "\x00" in str(path):
+            raise CommandError(f"{uri}: a file path cannot contain a NUL character (%00)")
+        location = self.workspaces.locate(uri)
+        document = self.open_document(uri)
+        if document is not None:
+            text, version, language_id = document.source, document.version, document.language_id
+        else:
+            text, version, language_id = "", None, None
+            if path is not None and location is not None:
+                text = read_file_text(path, self.settings.maxFileBytes)
         return DocumentSnapshot(
             uri=uri,
-            version=document.version,
+            version=version,
             text=text,
-            language_id=document.language_id,
-            path=uri_to_path(uri),
-            location=self.workspaces.locate(uri),
+            language_id=language_id,
+            path=path,
+            location=location,
             codec=self.server.workspace.position_codec,
         )
 
@@ -666,7 +738,7 @@ class Session:
     def closed(self, uri: str) -> None:
         """Forget a closed document's activity, denial and per-document status."""
         self._activity.pop(uri, None)
-        self._denials.pop(uri, None)
+        self._denials.pop(document_key(uri), None)
         self.status.forget(uri)
 
     def related_paths(self, location: Location) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -682,7 +754,7 @@ class Session:
                     other is not None
                     and other.workspace is location.workspace
                     and other.rel != location.rel
-                    and uri not in denied
+                    and document_key(uri) not in denied
                 ):
                     found.append(other.rel)
             return tuple(found)
@@ -691,7 +763,7 @@ class Session:
 
     def is_allowed(self, uri: str) -> bool | None:
         """Whether ``uri`` may be sent: True/False once checked, None while unknown."""
-        future = self._denials.get(uri)
+        future = self._denials.get(document_key(uri))
         if future is None or not future.done() or future.cancelled() or future.exception():
             return None
         return future.result() is None
@@ -701,17 +773,19 @@ class Session:
         for uri in removed:
             await self.workspaces.remove(uri)
         for folder in added:
-            self.workspaces.start(self.workspaces.add(folder))
+            if self._usable_folder(folder):
+                self.workspaces.start(self.workspaces.add(folder))
         self.publish_status()
         await self.recheck_documents()
 
     async def check_document(self, uri: str) -> SkipReason | None:
         """Check an open document: report it ``inactive`` if denied, else feed its overlay."""
-        document = self.server.workspace.text_documents.get(uri)
+        document = self.open_document(uri)
         if document is None:
             return None
         reason = await self.denial(uri, document.source)
-        if uri not in self.server.workspace.text_documents:
+        document = self.open_document(uri)
+        if document is None:
             return reason  # closed while we were checking
         if reason is not None:
             self.inactive(uri, reason)
@@ -720,47 +794,78 @@ class Session:
         location = self.workspaces.locate(uri)
         if location is not None:
             # The text may have moved on while the check ran: send the current one.
-            self.workspaces.set_overlay(location, self.server.workspace.text_documents[uri].source)
+            self.workspaces.set_overlay(location, document.source)
         return None
 
     async def recheck_documents(self) -> None:
         """Re-check every open document (folders or ignore rules changed)."""
         self._denials.clear()
-        uris = list(self.server.workspace.text_documents)
+        # Each document's URI as the client sent it (pygls' keys are unquoted): the
+        # `inactive` status must name the document the way the client knows it.
+        uris = [document.uri for document in self.server.workspace.text_documents.values()]
         await asyncio.gather(*(self.check_document(uri) for uri in uris))
 
     def _denied_uris(self) -> set[str]:
+        """`document_key` of every document known to be denied."""
         return {
-            uri
-            for uri, fut in self._denials.items()
+            key
+            for key, fut in self._denials.items()
             if fut.done() and not fut.cancelled() and fut.exception() is None and fut.result()
         }
+
+    def _usable_folder(self, folder: Folder) -> bool:
+        """Whether ``folder`` can be a workspace (a file named as a folder cannot)."""
+        try:
+            is_file = folder.root.exists() and not folder.root.is_dir()
+        except (OSError, ValueError):
+            is_file = False  # unreadable or odd: indexing reports it on the folder
+        if not is_file:
+            return True
+        self.notifier.problem(
+            f"folder {folder.root}",  # rate-limited per path, not for all folders at once
+            f"MiniMax: the workspace folder {folder.root} is a file, not a folder; skipped.",
+            severity="warning",
+        )
+        return False
 
     async def denial(self, uri: str, text: str | None = None) -> SkipReason | None:
         """Why document ``uri`` must not be sent to the model, or ``None``.
 
         Computed once per open document (in a worker thread) and cached until it is
-        closed or the ignore settings change.
+        closed or the ignore settings change. Fails closed: when the check itself fails
+        (an odd path, a folder that vanished...), the document counts as
+        ``unreadable`` -- denied -- and one warning is logged.
         """
-        future = self._denials.get(uri)
+        key = document_key(uri)
+        future = self._denials.get(key)
         if future is None:
             path = uri_to_path(uri)
             if path is None:
                 return None
+            future = asyncio.ensure_future(self._judge(uri, path, text))
+            self._denials[key] = future
+        return await asyncio.shield(future)
+
+    async def _judge(self, uri: str, path: Path, text: str | None) -> SkipReason | None:
+        """`document_denial` in a worker thread; any failure denies (see `denial`)."""
+        if "\x00" in str(path):
+            return SkipReason.UNREADABLE  # %00 in the URI: no such file can exist
+        try:
             location = self.workspaces.locate(uri)
             policy = location.workspace.policy_for(self.scan_options()) if location else None
             rel = location.rel if location else None
-            future = asyncio.ensure_future(
-                asyncio.to_thread(document_denial, policy, path, rel, text)
-            )
-            self._denials[uri] = future
-        try:
-            return await asyncio.shield(future)
+            return await asyncio.to_thread(document_denial, policy, path, rel, text)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            _log.exception("could not check whether %s may be sent", uri)
-            return None
+        except Exception as exc:
+            _log.warning(
+                "could not check whether %s may be sent (%s: %s): treated as private",
+                uri,
+                type(exc).__name__,
+                exc,
+                exc_info=_log.isEnabledFor(logging.DEBUG),
+            )
+            return SkipReason.UNREADABLE
 
     async def pack(
         self,
@@ -883,14 +988,71 @@ class _Sink:
     def opened(self, workspace: Workspace) -> None:
         session = self._session
         denied = session._denied_uris()
-        for uri, document in list(session.server.workspace.text_documents.items()):
-            location = session.workspaces.locate(uri)
-            if location is None or location.workspace is not workspace or uri in denied:
+        for document in list(session.server.workspace.text_documents.values()):
+            key = document_key(document.uri)
+            location = session.workspaces.locate(document.uri)
+            if location is None or location.workspace is not workspace or key in denied:
                 continue
-            future = session._denials.get(uri)
+            future = session._denials.get(key)
             if future is None or not future.done():
                 continue  # the open handler queues it once the check is done
             session.workspaces.set_overlay(location, document.source)
+
+
+def document_key(uri: str) -> str:
+    """One key per file however a client spells its URI (not a URI itself).
+
+    ``file:`` URIs become their decoded path (Windows drive letter in lower case, as
+    pygls and VS Code write it); other schemes are only unquoted, as pygls keys them.
+    """
+    path = uri_to_path(uri)
+    if path is None:
+        return unquote(uri)
+    text = path.as_posix()
+    if len(text) >= 2 and text[1] == ":":
+        text = text[0].lower() + text[1:]
+    return f"file:{text}"
+
+
+#: Bytes read per ``os.read`` call (a huge ``maxFileBytes`` is a limit, not a buffer size).
+_READ_CHUNK: Final = 1 << 20
+
+
+def read_file_text(path: Path, limit: int) -> str:
+    """The text of a regular file of at most ``limit`` bytes, else ``""``.
+
+    Opened without blocking (a FIFO's ``open`` would wait for a writer) and checked
+    with ``fstat`` on the open descriptor (no race with a swap): FIFOs, devices,
+    folders, files over ``limit``, unreadable or non-UTF-8 files all give ``""``.
+    Line breaks are translated as ``Path.read_text`` does (what pygls did before).
+    """
+    flags = os.O_RDONLY
+    for name in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC", "O_BINARY"):
+        flags |= getattr(os, name, 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return ""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return ""
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:  # the file may have grown since fstat
+            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            return ""
+        text = b"".join(chunks).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    finally:
+        os.close(fd)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _initial_folders(params: types.InitializeParams) -> list[Folder]:
@@ -911,8 +1073,12 @@ def _initial_folders(params: types.InitializeParams) -> list[Folder]:
     return []
 
 
-def _classify(error: BaseException) -> tuple[str, State, str] | None:
-    """(problem kind, status state, user message) for persistent model failures."""
+def _classify(error: BaseException, *, offline: bool = True) -> tuple[str, State, str] | None:
+    """(problem kind, status state, user message) for persistent model failures.
+
+    ``offline``: a `ConnectionFailed` is persistent (several in a row, or the breaker
+    opened); otherwise one dropped connection is a blip, only logged.
+    """
     if isinstance(error, MissingApiKey):
         return (
             "no-key",
@@ -928,6 +1094,6 @@ def _classify(error: BaseException) -> tuple[str, State, str] | None:
         return "quota", "error", f"MiniMax: {error}"
     if isinstance(error, ModelNotFound):
         return "model", "error", f"MiniMax: {error}"
-    if isinstance(error, (ConnectionFailed, CircuitOpen)):
+    if isinstance(error, CircuitOpen) or (isinstance(error, ConnectionFailed) and offline):
         return "offline", "offline", f"MiniMax is unreachable: {error}"
     return None  # transient (rate limit, overload, server error) or not a model error

@@ -63,7 +63,7 @@ from minimax_lsp.server.model import (
 )
 from minimax_lsp.server.model.records import estimate_request_tokens
 from minimax_lsp.server.prompts.completion import build_completion_request
-from minimax_lsp.server.session import DocumentDenied, DocumentSnapshot, Session
+from minimax_lsp.server.session import CommandError, DocumentDenied, DocumentSnapshot, Session
 
 if TYPE_CHECKING:
     from minimax_lsp.server.app import MiniMaxLanguageServer
@@ -202,6 +202,9 @@ class CompletionService:
             return await self._run(uri, position, explicit)
         except asyncio.CancelledError:
             raise
+        except CommandError as exc:
+            _log.info("no %s for %s: %s", self.lane, uri, exc)  # a bad URI, not a bug
+            return None
         except Exception:
             # A bug here must not become a popup per keystroke: log it, suggest nothing.
             _log.exception("%s failed for %s", self.lane, uri)
@@ -221,6 +224,8 @@ class CompletionService:
         remainder = self.cache.get(uri, cursor.prefix, cursor.suffix)
         if remainder is not None:
             return Suggestion(remainder, cursor.offset, cursor.line_before, cached=True)
+        if not explicit and session.automatic_hold() is not None:
+            return None  # a rejected key or a used-up quota: nothing automatic is sent
         decision = await asyncio.to_thread(self._decide, snapshot, cursor.offset)
         clock.lap("decide")
         if not decision.complete:
@@ -288,7 +293,7 @@ class CompletionService:
 
     def _stale(self, snapshot: DocumentSnapshot) -> bool:
         """Whether the document moved on (or closed) since ``snapshot`` was taken."""
-        document = self.session.server.workspace.text_documents.get(snapshot.uri)
+        document = self.session.open_document(snapshot.uri)
         version = document.version if document is not None else None
         return version != snapshot.version
 

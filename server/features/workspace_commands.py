@@ -4,7 +4,8 @@ Parameters and results are documented in ``docs/protocol.md``; in short:
 
 * ``minimax.status [{uri?}]`` -> ``{state, message, workspaces: [{root, uri, name, files,
   symbols, ready, indexing, state}], model, completionModel, api, baseUrl, keyPresent,
-  usage: {...}, spend: {...}, version, document?: {uri, workspace, path, active, reason}}``.
+  usage: {...}, spend: {...}, backgroundTasks, version, document?: {uri, workspace, path,
+  active, reason}}``. ``backgroundTasks`` counts the session's running background tasks.
   The key itself never appears; ``keyPresent`` says whether a key source is set.
 * ``minimax.reindex [{uri?}]`` -> ``{started, workspaces: [uri...], reason?}``: a full
   refresh (ignore files re-read) of every folder, or of the folder ``uri``, in the
@@ -45,6 +46,8 @@ _TASKS: Final[Mapping[str, Task]] = {
     "refactor": "refactor",
     "chat": "chat",
 }
+#: The largest LSP ``uinteger`` (a position's line and character are ``uinteger``).
+_UINTEGER_MAX: Final = 2**31 - 1
 
 
 def setup(server: MiniMaxLanguageServer) -> None:
@@ -93,6 +96,9 @@ async def status(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
         "keyPresent": session.key_present,
         "usage": usage_json(session.ledger.snapshot()),
         "spend": session.spend_json(),
+        # Referenced background tasks: indexing runs, queued overlay / file-change
+        # updates, completion requests in flight (a count that never drops is a leak).
+        "backgroundTasks": len(session.tasks),
         "version": __version__,
     }
     if uri is not None:
@@ -160,15 +166,25 @@ async def show_context(session: Session, args: tuple[Any, ...]) -> dict[str, obj
 
 
 def _position(value: object) -> types.Position:
+    """An LSP position from command arguments.
+
+    Both numbers must be LSP ``uinteger`` values (``0 <= n <= 2**31 - 1``, booleans
+    refused), else `CommandError` (invalid params): lsprotocol's own check would raise
+    a plain ``ValueError``, which becomes an internal error.
+    """
     if not isinstance(value, Mapping):
         raise CommandError("`position` must be an object {line, character}")
     line, character = value.get("line"), value.get("character")
     for name, number in (("line", line), ("character", character)):
-        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            raise CommandError(f"`position.{name}` must be a non-negative integer")
+        if (
+            not isinstance(number, int)
+            or isinstance(number, bool)
+            or not 0 <= number <= _UINTEGER_MAX
+        ):
+            raise CommandError(f"`position.{name}` must be an integer from 0 to {_UINTEGER_MAX}")
     return types.Position(line=cast(int, line), character=cast(int, character))
 
 
 def _text_of(session: Session, uri: str) -> str | None:
-    document = session.server.workspace.text_documents.get(uri)
+    document = session.open_document(uri)
     return document.source if document is not None else None

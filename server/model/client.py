@@ -68,7 +68,7 @@ from .wire import ParserOptions, StreamParser, WireFormat
 from .wire_anthropic import AnthropicWire
 from .wire_openai import OpenAIWire
 
-__all__ = ["ModelClient"]
+__all__ = ["ModelClient", "encode_body"]
 
 _log = logging.getLogger("minimax_lsp.model")
 
@@ -150,7 +150,10 @@ class ModelClient:
         self._ledger = ledger or UsageLedger()
         self._spend = spend_guard or SpendGuard(config.spend, clock=clock)
         self._breaker = CircuitBreaker(
-            config.retry.breaker_threshold, config.retry.breaker_cooldown, clock=clock
+            config.retry.breaker_threshold,
+            config.retry.breaker_cooldown,
+            overload_cooldown=config.retry.breaker_overload_cooldown,
+            clock=clock,
         )
         self._sleep = sleep
         self._rng = rng
@@ -330,7 +333,7 @@ class ModelClient:
         failure: ModelError | None = None
         try:
             async with self._http.stream(
-                "POST", call.url, headers=self._wire.headers(key), json=call.body
+                "POST", call.url, headers=self._wire.headers(key), content=encode_body(call.body)
             ) as response:
                 if response.status_code != 200:
                     failure = await self._http_error(response, call)
@@ -498,6 +501,22 @@ def _request_id(response: httpx.Response) -> str | None:
         if value:
             return str(value)
     return None
+
+
+def encode_body(body: object) -> bytes:
+    """The JSON request body as UTF-8, as httpx's ``json=`` writes it, but never failing.
+
+    LSP's JSON may carry lone UTF-16 surrogates (``"\\ud800"``) into a document or a
+    prompt; UTF-8 cannot encode them. Adjacent halves (an emoji split across two edits)
+    are rejoined, a lone one becomes U+FFFD: a ``\\ud800`` escape would be legal JSON,
+    but strict servers reject it.
+    """
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        repaired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return repaired.encode("utf-8")
 
 
 def _json_or_none(raw: bytes) -> object:
