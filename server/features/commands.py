@@ -18,7 +18,9 @@ Arguments are one object; results are documented in ``docs/protocol.md``. In sho
   by default, or ``fix``, ``docstring``, ``tests``), then applies it with
   ``workspace/applyEdit`` as one versioned edit (one undo step). ``applied`` is false,
   with a one-sentence ``reason``, when the document changed meanwhile or the answer held
-  no usable code (both also shown as a warning), or the editor refused the edit.
+  no usable code (both also shown as a warning), or the editor refused the edit. The
+  model call is not streamed (nothing is shown before the edit): a stream that breaks off
+  is restarted within the retry budget, as for ``codeAction/resolve``.
 
 Explain and chat stream (`minimax_lsp.server.streaming.AnswerStream`): ``$/progress``
 begin/report/end and ``minimax/streamDelta {requestId, text}`` per piece; the text
@@ -342,8 +344,12 @@ async def refactor(session: Session, args: tuple[Any, ...]) -> dict[str, object]
     request_id = _request_id(options)
     facts = EditFacts.from_capabilities(session.server.client_capabilities)
     with link_request_cancellation(session):
-        async with AnswerStream(session, request_id, "MiniMax: editing…", deltas=False) as stream:
-            outcome = await compute_edit(session, target, progress=stream)
+        # The progress (and its cancel button) only: the answer is not shown while it
+        # arrives, so the call goes through `ModelClient.complete`, which restarts a turn
+        # that broke off mid-way -- exactly as codeAction/resolve does. Streaming it
+        # through the progress would forbid that restart once the first text arrived.
+        async with AnswerStream(session, request_id, "MiniMax: editing…", deltas=False):
+            outcome = await compute_edit(session, target)
         if outcome.edit is None:
             # Also shown: a generic client running this from a code action drops results.
             report_not_applied(session, outcome.reason or STALE)

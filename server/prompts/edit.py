@@ -22,7 +22,12 @@ Answer contract (`replacement_text`)
    is unwrapped. Without tags, the first fenced block is taken (prose around it is
    dropped). An answer with neither is prose (a refusal, a question) and an
    `EditParseError`, as is one with nothing but blank lines in its block. Leading and
-   trailing blank lines and trailing spaces go; line breaks become ``\\n``.
+   trailing blank lines and trailing spaces go; line breaks become ``\\n``. A unified
+   diff is not replacement code: a block fenced as ``diff`` / ``patch``, or code that
+   begins like a patch (``---`` / ``+++`` / ``diff --git`` / ``@@``) and holds a hunk
+   header ``@@ -a,b +c,d @@`` or a ``---`` / ``+++`` file-header pair, is an
+   `EditParseError` too: its headers may name any path, and written verbatim it would
+   put diff markers into the document.
 2. **Secrets** (`restore_redacted`): the selection was sent redacted. A line of the
    answer holding a ``[REDACTED:…]`` placeholder gets its original text back when it
    matches a redacted line of the selection (indentation aside); any other placeholder
@@ -121,7 +126,15 @@ _TESTS_FORMAT = (
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _OPEN = re.compile(r"<replacement(?:\s[^>]*)?>", re.IGNORECASE)
 _CLOSE = re.compile(r"</replacement\s*>", re.IGNORECASE)
-_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[^\n`]*$", re.MULTILINE)
+_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$", re.MULTILINE)
+#: Fence info strings that announce a patch rather than code.
+_DIFF_LANGUAGES: Final = frozenset({"diff", "patch", "udiff", "gitdiff"})
+#: A unified-diff hunk header: ``@@ -12,3 +12,4 @@`` (counts optional).
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@", re.MULTILINE)
+#: ``--- a/x`` immediately followed by ``+++ b/x``: a file-header pair.
+_FILE_HEADERS = re.compile(r"^--- \S.*\n\+\+\+ \S", re.MULTILINE)
+#: How a patch begins: a file header, a git header or a hunk header.
+_DIFF_START = re.compile(r"(?:--- \S|\+\+\+ \S|diff --git |Index: \S|@@ -\d)")
 _PLACEHOLDER = "[REDACTED:"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -320,8 +333,8 @@ def _strip_blank_edges(lines: list[str]) -> list[str]:
     return lines[start:end]
 
 
-def _fenced(body: str, *, whole: bool) -> str | None:
-    """The content of the first fenced block of ``body`` (None when there is none).
+def _fenced(body: str, *, whole: bool) -> tuple[str, str] | None:
+    """``(info string, content)`` of the first fenced block of ``body`` (or None).
 
     ``whole``: only when the block is all of ``body`` (blank lines aside). A fence that
     is never closed runs to the end (a cut-off answer).
@@ -334,15 +347,30 @@ def _fenced(body: str, *, whole: bool) -> str | None:
             if whole:
                 return None
             continue
-        fence = opening.group("fence")
+        fence, info = opening.group("fence"), opening.group("info").strip()
         for j in range(i + 1, len(kept)):
             closing = kept[j].strip()
             if closing.startswith(fence[0] * len(fence)) and not closing.strip(fence[0]):
                 if whole and any(rest.strip() for rest in kept[j + 1 :]):
                     return None
-                return "\n".join(kept[i + 1 : j])
-        return "\n".join(kept[i + 1 :])
+                return info, "\n".join(kept[i + 1 : j])
+        return info, "\n".join(kept[i + 1 :])
     return None
+
+
+def _is_diff(info: str, code: str) -> bool:
+    """Whether a block is a patch: fenced as one, or shaped like a unified diff.
+
+    Unfenced, the code must *begin* like a patch and hold a hunk header or a file-header
+    pair: a test module with a diff in a string constant is still code.
+    """
+    words = info.split()
+    if words and words[0].lower() in _DIFF_LANGUAGES:
+        return True
+    first = next((line for line in code.split("\n") if line.strip()), "")
+    if _DIFF_START.match(first) is None:
+        return False
+    return _HUNK.search(code) is not None or _FILE_HEADERS.search(code) is not None
 
 
 def extract_code(answer: str) -> str:
@@ -360,14 +388,20 @@ def extract_code(answer: str) -> str:
         closing = _CLOSE.search(rest)
         body = rest[: closing.start()] if closing else rest
         unwrapped = _fenced(body, whole=True)
-        code = body if unwrapped is None else unwrapped
+        info, code = ("", body) if unwrapped is None else unwrapped
     else:
         fenced = _fenced(text, whole=False)
         if fenced is None:
             # Asked for tags, the model gave neither tags nor a code block: this is
             # prose (a refusal, a question), never something to write into a file.
             raise EditParseError("The model's answer holds no code block.")
-        code = fenced
+        info, code = fenced
+    if _is_diff(info, code):
+        # A patch is not the replacement text: written as is, it would put diff
+        # markers (and whatever paths its headers name) into the document.
+        raise EditParseError(
+            "The model's answer holds a diff, not replacement code; nothing was applied."
+        )
     lines = [line.rstrip() for line in _strip_blank_edges(code.split("\n"))]
     if not lines:
         raise EditParseError("The model's answer holds no code.")

@@ -4,9 +4,11 @@ Each model id the fake accepts maps to a frozen :class:`ModelSpec`: its context 
 ``max_tokens`` cap and default, whether it takes image/video input and how thinking is
 controlled. Requests naming any other model get 404 ``not_found_error``, as MiniMax documents.
 
-``MiniMax-M2-her`` is not in the spec's table; the fake gives it a 65,536-token window, the
-same cap for ``max_tokens``, text-only input and always-on thinking like the rest of the M2
-family. That is our inference, not documented behaviour.
+``M2-her`` (the dialogue model) is not in the spec's table; the fake follows the client's
+model registry (``minimax_lsp.server.model.models``) so the two agree: the id ``M2-her`` and
+its alias ``MiniMax-M2-her``, a 65,536-token window, ``max_tokens`` capped at 2,048 (its
+guide page), text-only input and no thinking at all. That is our inference, not documented
+behaviour.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class ThinkingPolicy(Enum):
     """Thinks only when asked (``thinking: {type: adaptive}``); M3."""
     ALWAYS = "always"
     """Always thinks; ``disabled`` is accepted and ignored; the M2 family."""
+    NEVER = "never"
+    """Never thinks; ``adaptive`` is accepted and ignored; ``M2-her``."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,14 @@ _M2 = ModelSpec(
     thinking=ThinkingPolicy.ALWAYS,
 )
 
+_HER = ModelSpec(
+    context_window=65_536,
+    max_output=2_048,
+    default_output=2_048,
+    multimodal=False,
+    thinking=ThinkingPolicy.NEVER,
+)
+
 DEFAULT_MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
         "MiniMax-M3": ModelSpec(
@@ -75,13 +87,8 @@ DEFAULT_MODELS: Mapping[str, ModelSpec] = MappingProxyType(
         "MiniMax-M2.1": _M2,
         "MiniMax-M2.1-highspeed": _M2,
         "MiniMax-M2": _M2,
-        "MiniMax-M2-her": ModelSpec(
-            context_window=65_536,
-            max_output=65_536,
-            default_output=2_048,
-            multimodal=False,
-            thinking=ThinkingPolicy.ALWAYS,
-        ),
+        "M2-her": _HER,
+        "MiniMax-M2-her": _HER,
     }
 )
-"""The models of spec §3 (plus ``MiniMax-M2-her``, see the module docstring)."""
+"""The models of spec §3 (plus ``M2-her`` / ``MiniMax-M2-her``, see the module docstring)."""

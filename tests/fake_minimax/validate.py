@@ -136,9 +136,13 @@ def _max_tokens(value: Any, spec: ModelSpec, field: str) -> int:
 def _thinking_on(body: Mapping[str, Any], spec: ModelSpec, *, default_on: bool) -> bool:
     thinking = body.get("thinking")
     if thinking is None:
-        return spec.thinking is ThinkingPolicy.ALWAYS or default_on
+        return spec.thinking is ThinkingPolicy.ALWAYS or (
+            default_on and spec.thinking is not ThinkingPolicy.NEVER
+        )
     if not isinstance(thinking, Mapping) or thinking.get("type") not in THINKING_TYPES:
         raise invalid_request("thinking.type: must be one of adaptive, disabled (2013)")
+    if spec.thinking is ThinkingPolicy.NEVER:
+        return False  # M2-her: a dialogue model without reasoning
     if spec.thinking is ThinkingPolicy.ALWAYS:
         return True  # M2.x: "disabled" is accepted and ignored (§6.1)
     # "enabled" (Anthropic's classic form) is undocumented; one live probe saw it think.

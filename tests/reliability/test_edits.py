@@ -349,25 +349,30 @@ async def test_answers_naming_outside_paths_never_edit_outside(
     assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "server/prompts/edit.py extract_code takes a ```diff block (or any unified diff) as "
-        "the replacement code, so a model answer '--- /etc/passwd\\n+++ /etc/passwd\\n@@…' "
-        "is written verbatim into the requested document instead of being refused"
-    ),
-)
 async def test_a_diff_answer_is_not_written_into_the_document(
     editor: Editor, workspace: Path, fake_minimax: FakeMiniMax
 ) -> None:
+    """A unified diff (fenced as ``diff``, or bare inside the tags) is refused like prose:
+    through the command and through resolve, nothing reaches the editor."""
     client = editor.client
     cart = editor.open(workspace / "pkg/cart.py")
-    fake_minimax.enqueue(Reply(text=HOSTILE["diff-header"]))
-    outcome = await run_command(
-        client, fake_minimax, "minimax.refactor", {"uri": cart.uri, "range": TOTAL_JSON}
+    original = cart.text
+    bare = (
+        "<replacement>\n--- a/pkg/cart.py\n+++ b/pkg/cart.py\n@@ -8,2 +8,2 @@\n-x\n+y\n"
+        "</replacement>"
     )
-    assert outcome.result["applied"] is False
-    assert "/etc/passwd" not in cart.text
+    for answer in (HOSTILE["diff-header"], bare):
+        fake_minimax.enqueue(Reply(text=answer))
+        outcome = await run_command(
+            client, fake_minimax, "minimax.refactor", {"uri": cart.uri, "range": TOTAL_JSON}
+        )
+        assert outcome.result["applied"] is False
+        assert "diff" in outcome.result["reason"]
+        fake_minimax.enqueue(Reply(text=answer))
+        data = {"uri": cart.uri, "version": cart.version, "range": TOTAL_JSON, "kind": "refactor"}
+        assert (await resolve(client, resolve_action(data))).edit is None
+    assert editor.received == []
+    assert cart.text == original
 
 
 # --------------------------------------------------------------------------- one undo step
