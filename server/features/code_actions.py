@@ -40,15 +40,10 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from minimax_lsp.server.features.edits import (
     STALE,
     EditFacts,
-    EditOutcome,
     EditTarget,
     compute_edit,
-    enclosing_definition,
-    lsp_lines,
-    parse_range,
     range_json,
     report_not_applied,
-    selected_lines,
     target_from_json,
 )
 from minimax_lsp.server.model import ModelError
@@ -65,16 +60,11 @@ __all__ = [
     "STALE",
     "ActionKind",
     "EditFacts",
-    "EditOutcome",
     "EditTarget",
     "compute_edit",
-    "enclosing_definition",
     "list_actions",
-    "lsp_lines",
-    "parse_range",
     "report_not_applied",
     "resolve_action",
-    "selected_lines",
     "setup",
     "target_from_json",
 ]

@@ -14,7 +14,7 @@ Arguments are one object; results are documented in ``docs/protocol.md``. In sho
   ``uri``, the first workspace folder.
 * ``minimax.refactor [{uri, range, instruction?, kind?, version?, diagnostics?}]`` ->
   ``{applied, reason?}``. Computes the edit like the code actions do
-  (`minimax_lsp.server.features.code_actions.compute_edit`; ``kind`` is ``refactor``
+  (`minimax_lsp.server.features.edits.compute_edit`; ``kind`` is ``refactor``
   by default, or ``fix``, ``docstring``, ``tests``), then applies it with
   ``workspace/applyEdit`` as one versioned edit (one undo step). ``applied`` is false,
   with a one-sentence ``reason``, when the document changed meanwhile or the answer held
@@ -43,7 +43,7 @@ from pygls.exceptions import JsonRpcException
 
 from minimax_lsp.indexer.context import ContextRequest, Manifest
 from minimax_lsp.server.conversations import ConversationStore, valid_conversation_id
-from minimax_lsp.server.features.code_actions import (
+from minimax_lsp.server.features.edits import (
     STALE,
     EditFacts,
     compute_edit,

@@ -43,7 +43,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, cast
 
 from lsprotocol import types
 
@@ -62,9 +62,6 @@ from minimax_lsp.server.prompts.edit import (
     sibling_test_path,
 )
 from minimax_lsp.server.session import CommandError, DocumentDenied, DocumentSnapshot, Session
-
-if TYPE_CHECKING:
-    from minimax_lsp.server.streaming import AnswerStream
 
 __all__ = [
     "LABELS",
@@ -423,9 +420,7 @@ def report_not_applied(session: Session, message: str) -> None:
 # --------------------------------------------------------------------------- the engine
 
 
-async def compute_edit(
-    session: Session, target: EditTarget, *, progress: AnswerStream | None = None
-) -> EditOutcome:
+async def compute_edit(session: Session, target: EditTarget) -> EditOutcome:
     """The workspace edit for ``target`` (steps 1-7 of the module docstring).
 
     Parameters
@@ -434,8 +429,6 @@ async def compute_edit(
         The server session.
     target:
         What to edit.
-    progress:
-        Stream the call through this (progress + cancellation), else a plain call.
 
     Raises
     ------
@@ -488,7 +481,7 @@ async def compute_edit(
         test_path=tests.rel if tests else None,
         test_file_exists=tests.exists if tests else False,
     )
-    result = await _ask(session, snapshot, spec, target, progress)
+    result = await _ask(session, snapshot, spec, target)
     if result.stop_reason == "max_tokens":
         return EditOutcome(
             None,
@@ -539,7 +532,6 @@ async def _ask(
     snapshot: DocumentSnapshot,
     spec: EditSpec,
     target: EditTarget,
-    progress: AnswerStream | None,
 ) -> ModelResult:
     """Pack, call the model, repack smaller and retry once after a context overflow."""
     settings = session.settings
@@ -561,8 +553,8 @@ async def _ask(
             thinking=knobs.thinking,
         )
         try:
-            if progress is not None:
-                return (await progress.run(request)).result
+            # Not streamed: complete() restarts a cut stream, and nothing is shown
+            # before the edit is whole anyway.
             return await session.model_client.complete(request)
         except ContextOverflow as exc:
             smaller = overflow_budget(manifest.tokens, exc)
