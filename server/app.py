@@ -38,6 +38,7 @@ from pygls.lsp.server import LanguageServer
 from minimax_lsp import __version__
 from minimax_lsp.server.model import ModelError
 from minimax_lsp.server.notify import LogSetup, SecretScrubber
+from minimax_lsp.server.protocol import MiniMaxProtocol
 from minimax_lsp.server.session import CommandError, DocumentDenied, Session
 
 __all__ = ["FEATURES", "CommandHandler", "MiniMaxLanguageServer", "create_server"]
@@ -66,6 +67,10 @@ _REQUEST_FAILED: Final = -32803
 class MiniMaxLanguageServer(LanguageServer):
     """The pygls server; all state lives on ``self.session``.
 
+    The JSON-RPC / LSP rules pygls leaves out (answers to malformed or untimely
+    messages, cancellation of commands, shutdown) live in its protocol,
+    `minimax_lsp.server.protocol.MiniMaxProtocol`.
+
     Parameters
     ----------
     environ:
@@ -75,6 +80,8 @@ class MiniMaxLanguageServer(LanguageServer):
     cache_dir:
         Index cache directory override.
     """
+
+    protocol: MiniMaxProtocol
 
     def __init__(
         self,
@@ -88,6 +95,7 @@ class MiniMaxLanguageServer(LanguageServer):
             "minimax-lsp",
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=MiniMaxProtocol,
         )
         self.session = Session(
             self, environ=environ, log_setup=log_setup, scrubber=scrubber, cache_dir=cache_dir
@@ -110,14 +118,21 @@ class MiniMaxLanguageServer(LanguageServer):
         self.command(name)(run)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Log out-of-band errors; the user gets at most one rate-limited message.
+        """Errors outside a request's answer; the user gets at most one rate-limited message.
 
-        pygls' default shows a message for every failing notification handler, which for
-        a per-keystroke handler means a flood of popups (STYLE.md "avoid" 6).
+        Only internal errors reach the user (pygls' default shows a message for every
+        failing notification handler, which for a per-keystroke handler means a flood of
+        popups, STYLE.md "avoid" 6). Client mistakes are one WARNING line: a frame pygls'
+        read loop could not decode (its only use of ``source=JsonRpcException``; the
+        protocol answers it -32700) -- the protocol drops the other mistakes itself. A
+        failed request was logged by the protocol and its answer carries the error.
         """
-        _log.error("server error (%s): %s", getattr(source, "__name__", source), error)
         if source is FeatureRequestError:
-            return  # the failing request's response already carries the error
+            return
+        if source is JsonRpcException:
+            self.protocol.reject_unreadable(error)  # logs its one line
+            return
+        _log.error("server error (%s): %s", getattr(source, "__name__", source), error)
         self.session.notifier.problem(
             "internal", "MiniMax: an internal error occurred. See the output for details."
         )

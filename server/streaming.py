@@ -17,11 +17,8 @@ Contract
     ``$/cancelRequest`` of the command request both cancel the task running the call,
     which closes the HTTP stream (the model client closes it on cancellation). A cancel
     from the progress answers the still-open request with a *request cancelled* error
-    (-32800).
-* `link_request_cancellation` does the ``$/cancelRequest`` part for any handler of a
-  ``workspace/executeCommand`` request. pygls runs a command handler as a second task
-  under the request's generator, and ``$/cancelRequest`` cancels only the request's
-  future, so without this link the model call would run on after the client gave up.
+    (-32800). (``$/cancelRequest`` reaches the task of every command through the
+    protocol, `minimax_lsp.server.protocol.MiniMaxProtocol`.)
 * `new_request_id` gives the ``requestId`` of a streamed answer; a client may choose its
   own (a string of 1-128 printable characters) so it can match deltas that arrive before
   the command's result.
@@ -33,7 +30,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from types import TracebackType
@@ -57,7 +53,6 @@ if TYPE_CHECKING:
 __all__ = [
     "AnswerStream",
     "StreamedAnswer",
-    "link_request_cancellation",
     "new_request_id",
     "usage_result",
     "valid_request_id",
@@ -106,37 +101,6 @@ def usage_result(result: ModelResult) -> dict[str, int | bool]:
     if usage.estimated:
         data["estimated"] = True
     return data
-
-
-@contextlib.contextmanager
-def link_request_cancellation(session: Session) -> Iterator[None]:
-    """Cancel the current task when the client cancels the current request.
-
-    Call it inside a command handler (its task runs with the request's id in context).
-    Outside a request, or when pygls keeps no future for it, this does nothing.
-    """
-    task = asyncio.current_task()
-    protocol: Any = session.server.protocol
-    futures = getattr(protocol, "_request_futures", None)
-    msg_id = getattr(protocol, "msg_id", None)
-    outer = futures.get(msg_id) if isinstance(futures, dict) and msg_id is not None else None
-    if task is None or outer is None or outer is task:
-        yield
-        return
-    loop = asyncio.get_running_loop()
-    # concurrent.futures.Future cannot drop a callback: it checks this flag instead.
-    linked = True
-
-    def on_done(future: Any) -> None:
-        if linked and future.cancelled() and not task.done():
-            _log.info("request %s cancelled by the client", msg_id)
-            loop.call_soon_threadsafe(task.cancel)
-
-    outer.add_done_callback(on_done)
-    try:
-        yield
-    finally:
-        linked = False
 
 
 class AnswerStream:

@@ -67,7 +67,6 @@ from minimax_lsp.server.session import (
 from minimax_lsp.server.streaming import (
     AnswerStream,
     StreamedAnswer,
-    link_request_cancellation,
     new_request_id,
     usage_result,
     valid_request_id,
@@ -166,21 +165,20 @@ async def explain(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
     rng = parse_range(raw_range) if raw_range is not None else None
     question = _text(options, "question")
     request_id = _request_id(options)
-    with link_request_cancellation(session):
-        snapshot = session.snapshot(uri)
-        selection = await _selection(session, snapshot, rng)
-        position = types.Position(line=selection[0] - 1, character=0) if selection else None
-        async with AnswerStream(session, request_id, "MiniMax: explaining…") as stream:
-            answer = await _answer(
-                session,
-                stream,
-                "explain",
-                question,
-                snapshot=snapshot,
-                position=position,
-                selection=selection,
-                budget=session.budget_for("explain"),
-            )
+    snapshot = session.snapshot(uri)
+    selection = await _selection(session, snapshot, rng)
+    position = types.Position(line=selection[0] - 1, character=0) if selection else None
+    async with AnswerStream(session, request_id, "MiniMax: explaining…") as stream:
+        answer = await _answer(
+            session,
+            stream,
+            "explain",
+            question,
+            snapshot=snapshot,
+            position=position,
+            selection=selection,
+            budget=session.budget_for("explain"),
+        )
     session.report_model_ok()
     return _result(answer, request_id)
 
@@ -224,22 +222,21 @@ class Chat:
             raise CommandError("`conversationId` must be a string of 1-128 printable characters")
         request_id = _request_id(options)
         history = self.store.history(conversation)
-        with link_request_cancellation(session):
-            snapshot = session.snapshot(uri) if uri is not None else None
-            selection = await _selection(session, snapshot, rng) if snapshot is not None else None
-            position = types.Position(line=selection[0] - 1, character=0) if selection else None
-            async with AnswerStream(session, request_id, "MiniMax: answering…") as stream:
-                answer = await _answer(
-                    session,
-                    stream,
-                    "chat",
-                    prompt,
-                    snapshot=snapshot,
-                    position=position,
-                    selection=selection,
-                    budget=_chat_budget(session, prompt, history),
-                    history=history,
-                )
+        snapshot = session.snapshot(uri) if uri is not None else None
+        selection = await _selection(session, snapshot, rng) if snapshot is not None else None
+        position = types.Position(line=selection[0] - 1, character=0) if selection else None
+        async with AnswerStream(session, request_id, "MiniMax: answering…") as stream:
+            answer = await _answer(
+                session,
+                stream,
+                "chat",
+                prompt,
+                snapshot=snapshot,
+                position=position,
+                selection=selection,
+                budget=_chat_budget(session, prompt, history),
+                history=history,
+            )
         session.report_model_ok()
         self.store.append(conversation, Message.user(prompt), answer.result.assistant_message())
         return {**_result(answer, request_id), "conversationId": conversation}
@@ -343,29 +340,28 @@ async def refactor(session: Session, args: tuple[Any, ...]) -> dict[str, object]
     target = target_from_json(options, default_kind="refactor")
     request_id = _request_id(options)
     facts = EditFacts.from_capabilities(session.server.client_capabilities)
-    with link_request_cancellation(session):
-        # The progress (and its cancel button) only: the answer is not shown while it
-        # arrives, so the call goes through `ModelClient.complete`, which restarts a turn
-        # that broke off mid-way -- exactly as codeAction/resolve does. Streaming it
-        # through the progress would forbid that restart once the first text arrived.
-        async with AnswerStream(session, request_id, "MiniMax: editing…", deltas=False):
-            outcome = await compute_edit(session, target)
-        if outcome.edit is None:
-            # Also shown: a generic client running this from a code action drops results.
-            report_not_applied(session, outcome.reason or STALE)
-            return {"applied": False, "reason": outcome.reason or STALE}
-        if not facts.apply_edit:
-            return {
-                "applied": False,
-                "reason": "The editor does not support workspace/applyEdit.",
-            }
-        try:
-            response = await session.server.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=outcome.edit, label=outcome.label)
-            )
-        except JsonRpcException as exc:
-            _log.info("workspace/applyEdit failed: %s", exc)
-            return {"applied": False, "reason": f"The editor failed to apply the edit: {exc}"}
+    # The progress (and its cancel button) only: the answer is not shown while it
+    # arrives, so the call goes through `ModelClient.complete`, which restarts a turn
+    # that broke off mid-way -- exactly as codeAction/resolve does. Streaming it
+    # through the progress would forbid that restart once the first text arrived.
+    async with AnswerStream(session, request_id, "MiniMax: editing…", deltas=False):
+        outcome = await compute_edit(session, target)
+    if outcome.edit is None:
+        # Also shown: a generic client running this from a code action drops results.
+        report_not_applied(session, outcome.reason or STALE)
+        return {"applied": False, "reason": outcome.reason or STALE}
+    if not facts.apply_edit:
+        return {
+            "applied": False,
+            "reason": "The editor does not support workspace/applyEdit.",
+        }
+    try:
+        response = await session.server.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=outcome.edit, label=outcome.label)
+        )
+    except JsonRpcException as exc:
+        _log.info("workspace/applyEdit failed: %s", exc)
+        return {"applied": False, "reason": f"The editor failed to apply the edit: {exc}"}
     if response.applied:
         return {"applied": True}
     return {

@@ -864,6 +864,7 @@ def nasties(target: FuzzTarget, ids: IdSource) -> list[Outgoing]:
             )
         ),
         i,
+        must=True,  # server/protocol.py structures the top-level message only
     )
     i = ids.plain()
     add(

@@ -24,12 +24,15 @@ Run it standalone from the repository root::
    ``Content-Length`` of 10**14. The process must end (or wait) without crashing.
 
 Invariants checked on every message: the process stays alive; every request with a
-valid envelope that pygls can parse gets exactly one well-formed response (result or
-error); stdout carries only well-formed frames. Anything else is recorded in the report
-with a repro (the program that preceded it). Requests pygls cannot even parse (params
-of the wrong shape for a typed LSP method, invalid UTF-8, nesting deeper than the JSON
-decoder's recursion limit) are counted apart: pygls drops them without an answer, a
-known limitation (docs/reliability.md).
+valid envelope gets exactly one well-formed response (result or error), and so does a
+request-shaped message with a valid id but a broken envelope (no or another
+``jsonrpc``, a method that is not a string, ``result`` beside ``method``: -32600,
+counted in ``envelope_answers``); stdout carries only well-formed frames. Anything else
+is recorded in the report with a repro (the program that preceded it). Requests pygls
+alone cannot parse (params of the wrong shape for a typed LSP method) are counted apart
+in ``unparseable_by_pygls``: pygls would drop them, the server's protocol layer
+(``server/protocol.py``) answers them. Frames that are not JSON at all are answered
+with ``"id": null`` (-32700), which cannot be matched to a request here.
 
 The server runs with an address-space limit (`MEMORY_LIMIT`) so that a runaway
 allocation ends as a recorded failure instead of exhausting the machine.
@@ -126,8 +129,9 @@ class SoakReport:
     errors_by_code: Counter[str] = field(default_factory=Counter)
     internal_errors: Counter[str] = field(default_factory=Counter)
     unanswered: list[str] = field(default_factory=list)
-    dropped_unparseable: Counter[str] = field(default_factory=Counter)
+    unparseable_by_pygls: Counter[str] = field(default_factory=Counter)
     envelope_faults: Counter[str] = field(default_factory=Counter)
+    envelope_answers: Counter[str] = field(default_factory=Counter)
     invalid_responses: list[str] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
     hangs: list[str] = field(default_factory=list)
@@ -248,6 +252,14 @@ def _valid_envelope(payload: Any) -> bool:
     )
 
 
+def _request_shaped(payload: Any) -> bool:
+    """A broken envelope that still names a method and a valid id (answered -32600)."""
+    if not isinstance(payload, dict) or "method" not in payload:
+        return False
+    msg_id = payload.get("id")
+    return isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -334,11 +346,12 @@ class Soak:
                 continue
             if not _valid_envelope(out.payload):
                 self.report.envelope_faults[out.label] += 1
+                if _request_shaped(out.payload):
+                    expected.append(out)  # owed an InvalidRequest answer with its id
                 continue
             body = _body(out)
             if body is not None and not self.parser.parses(body):
-                self.report.dropped_unparseable[out.label] += 1
-                continue
+                self.report.unparseable_by_pygls[out.label] += 1
             expected.append(out)
         self._check_answers(server, expected, program, timeout)
         if not server.alive():
@@ -374,6 +387,8 @@ class Soak:
                 continue
             code = reply["error"]["code"]
             self.report.errors_by_code[str(code)] += 1
+            if out.raw is None and not _valid_envelope(out.payload):
+                self.report.envelope_answers[str(code)] += 1
             if code == -32603:
                 text = _ID_NOISE.sub("…", str(reply["error"]["message"]).splitlines()[0])[:140]
                 self.report.internal_errors[f"{out.label}: {text}"] += 1

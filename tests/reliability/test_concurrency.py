@@ -394,15 +394,5 @@ async def test_shutdown_with_completions_in_flight(
     await _shutdown_with_in_flight(tmp_path, fake_minimax, completions=8, commands=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=JsonRpcException,
-    reason=(
-        "shutdown while a workspace/executeCommand is in flight answers an internal error: "
-        "pygls' LanguageServerProtocol.lsp_shutdown cancels self._request_futures while "
-        "iterating it, and a command's concurrent Future runs _send_handler_result (which "
-        "pops the dict) synchronously: RuntimeError: dictionary changed size during iteration"
-    ),
-)
 async def test_shutdown_with_a_command_in_flight(tmp_path: Path, fake_minimax: FakeMiniMax) -> None:
     await _shutdown_with_in_flight(tmp_path, fake_minimax, completions=2, commands=2)
