@@ -45,6 +45,7 @@ from minimax_lsp.indexer.context import ContextDenied, ContextEngine, ContextReq
 from minimax_lsp.indexer.index import Index, Progress
 from minimax_lsp.indexer.scan import ScanOptions
 from minimax_lsp.server.cli import CommandFailed, UsageError
+from minimax_lsp.server.cli.args import line_range
 from minimax_lsp.server.cli.interrupt import cancel_on_sigint
 from minimax_lsp.server.cli.progress import ProgressLine
 from minimax_lsp.server.model import (
@@ -188,7 +189,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lines",
-        type=_line_range,
+        type=line_range,
         default=None,
         metavar="A-B",
         help="explain lines A-B of --file (1-based, inclusive)",
@@ -207,18 +208,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object at the end instead of streaming"
     )
-
-
-def _line_range(text: str) -> tuple[int, int]:
-    first, sep, last = text.strip().partition("-")
-    try:
-        start = int(first)
-        end = int(last) if sep else start
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected A-B (line numbers), got {text!r}") from None
-    if start < 1 or end < start:
-        raise argparse.ArgumentTypeError(f"expected 1 <= A <= B, got {text!r}")
-    return start, end
 
 
 def _budget(text: str) -> int:

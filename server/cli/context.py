@@ -31,6 +31,7 @@ from minimax_lsp.indexer.context import ContextDenied, ContextEngine, ContextReq
 from minimax_lsp.indexer.index import Index, Progress
 from minimax_lsp.indexer.rank import TASKS, Task
 from minimax_lsp.server.cli import CommandFailed, UsageError
+from minimax_lsp.server.cli.args import add_cache_dir, line_range
 from minimax_lsp.server.cli.progress import ProgressLine
 
 #: Folders whose presence marks a repository's top.
@@ -59,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--selection",
-        type=_line_range,
+        type=line_range,
         default=None,
         metavar="A-B",
         help="selected lines (1-based, inclusive), for explain/refactor",
@@ -81,13 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--text", action="store_true", help="include each span's text")
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="where index databases live (default: $MINIMAX_LSP_CACHE_DIR or the user cache dir)",
-    )
+    add_cache_dir(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -242,18 +237,6 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
-
-
-def _line_range(text: str) -> tuple[int, int]:
-    first, sep, last = text.partition("-")
-    try:
-        a = int(first)
-        b = int(last) if sep else a
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected A-B (line numbers), got {text!r}") from None
-    if a < 1 or b < a:
-        raise argparse.ArgumentTypeError(f"expected 1 <= A <= B, got {text!r}")
-    return a, b
 
 
 def _progress_text(progress: Progress) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from minimax_lsp.indexer.index import Index, IndexStats, Progress
 from minimax_lsp.server.cli import CommandFailed, UsageError
+from minimax_lsp.server.cli.args import add_cache_dir
 from minimax_lsp.server.cli.interrupt import cancel_on_sigint
 from minimax_lsp.server.cli.progress import ProgressLine
 
@@ -36,13 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="workspace folder to index (default: the current directory)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="where index databases live (default: $MINIMAX_LSP_CACHE_DIR or the user cache dir)",
-    )
+    add_cache_dir(parser)
     parser.add_argument(
         "--workers",
         type=_positive_int,
