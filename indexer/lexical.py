@@ -465,6 +465,9 @@ class LexicalIndex:
         self._chunk_start: list[int] = []
         self._chunk_end: list[int] = []
         self._live = 0
+        #: Moves on every change (added or removed file): what a query returns is a
+        #: function of the query and this version, so callers may memoise by it.
+        self.version = 0
 
     # ------------------------------------------------------------------ updates
 
@@ -479,6 +482,7 @@ class LexicalIndex:
         for chunk in chunk_list:
             if chunk.path != path:
                 raise ValueError(f"chunk of {chunk.path!r} given for {path!r}")
+        self.version += 1
         old = self._files.pop(path, None)
         reusable: dict[bytes, list[int]] = {}
         if old is not None:
@@ -541,6 +545,7 @@ class LexicalIndex:
         record = self._files.pop(path, None)
         if record is None:
             return False
+        self.version += 1
         self._drop_chunks(list(record.chunk_ids), list(record.chunk_terms))
         return True
 

@@ -72,6 +72,7 @@ from minimax_lsp.indexer.records import Definition
 __all__ = [
     "GRAPH_WEIGHTS_OPEN",
     "GRAPH_WEIGHTS_RECENT",
+    "LINE_CACHE_SIZE",
     "REGION_BUCKET_LINES",
     "REGION_MAX_LINES",
     "SIGNALS",
@@ -93,6 +94,7 @@ __all__ = [
     "import_bindings",
     "imported_name_value",
     "is_test_path",
+    "line_chains",
     "match_weight",
     "name_information",
     "normalised",
@@ -182,6 +184,8 @@ _WORD_RE: Final = re.compile(r"[^\W\d]\w*")
 _SELF_HEADS: Final = frozenset({"self", "this", "cls", "Self", "super", "$this"})
 # An identifier chain: ``name`` or ``a.b.c`` (no spaces around the dots).
 _CHAIN_RE: Final = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+#: Lines a ``line_cache`` of :func:`identifier_chains` holds before it is emptied.
+LINE_CACHE_SIZE: Final = 4096
 # Locality weights of a symbol-table match (see resolve.Locality).
 _LOCALITY_WEIGHT: Final[Mapping[str, float]] = {
     "same-file": 1.0,
@@ -388,6 +392,7 @@ def identifier_chains(
     cursor_column: int = 0,
     weight_of: Callable[[int], float] | None = None,
     limit: int = 400,
+    line_cache: dict[str, tuple[tuple[str, int, int], ...]] | None = None,
 ) -> dict[str, float]:
     """Identifier chains in lines ``start..end`` with the best weight each occurrence had.
 
@@ -404,6 +409,10 @@ def identifier_chains(
         Weight of an occurrence on line ``n`` (default 1.0).
     limit:
         At most this many distinct chains (the first ones met).
+    line_cache:
+        Memo of each line text's chains (see :func:`line_chains`), so that reading the
+        same region again (the next keystroke) only reads the line that changed. It is
+        emptied when it holds more than :data:`LINE_CACHE_SIZE` lines.
 
     Returns
     -------
@@ -417,18 +426,35 @@ def identifier_chains(
         if not text:
             continue
         weight = weight_of(number) if weight_of is not None else 1.0
-        for match in _CHAIN_RE.finditer(text):
-            if number == cursor_line and match.start() < cursor_column <= match.end():
+        if line_cache is None:
+            chains = line_chains(text)
+        else:
+            cached = line_cache.get(text)
+            if cached is None:
+                if len(line_cache) >= LINE_CACHE_SIZE:
+                    line_cache.clear()
+                cached = line_cache[text] = line_chains(text)
+            chains = cached
+        for chain, chain_start, chain_end in chains:
+            if number == cursor_line and chain_start < cursor_column <= chain_end:
                 continue
-            parts = split_chain(match.group())
-            if not parts or (len(parts) == 1 and parts[0].lower() in STOP_WORDS):
-                continue
-            chain = ".".join(parts)
             if chain not in found and len(found) >= limit:
                 continue
             if weight > found.get(chain, 0.0):
                 found[chain] = weight
     return {c: found[c] for c in sorted(found)}
+
+
+def line_chains(text: str) -> tuple[tuple[str, int, int], ...]:
+    """The identifier chains of one line: ``(chain, start column, end column)`` each, in
+    order; self-like heads dropped, keywords and stop words alone skipped."""
+    out: list[tuple[str, int, int]] = []
+    for match in _CHAIN_RE.finditer(text):
+        parts = split_chain(match.group())
+        if not parts or (len(parts) == 1 and parts[0].lower() in STOP_WORDS):
+            continue
+        out.append((".".join(parts), match.start(), match.end()))
+    return tuple(out)
 
 
 def code_words(line: str) -> list[str]:

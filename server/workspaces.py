@@ -12,9 +12,10 @@ Contract
   the `ContextEngine`, start the server-side `Watcher` (unless the client watches
   files for us) and ``refresh`` with progress and a cancel event -- all off the event
   loop. The workspace is then ``ready``, and the engine is warmed in a daemon thread
-  (the first request would warm it anyway; exit never waits for it). Requests made
-  before that use what is known: the cached index as soon as it is open
-  (`Workspace.opened`), or just the open buffer. A second `start` while a run is in
+  (exit never waits for it). Requests made before that use what is known: the cached
+  index as soon as it is open (`Workspace.opened`), or just the open buffer; the engine
+  runs in background mode, so a request never waits for its build or for a large
+  update (the manifest is marked partial meanwhile). A second `start` while a run is in
   progress returns ``False`` (``again=True`` queues one more run after it).
 * **Overlays** (unsaved buffers): `Workspaces.set_overlay` / `save` / `clear_overlay`
   queue operations per document; ``set`` is debounced (`OVERLAY_DELAY`) and latest-wins,
@@ -47,6 +48,7 @@ from typing import Final, Literal, Protocol, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from minimax_lsp.indexer.context import ContextEngine, Manifest, Span, Task
+from minimax_lsp.indexer.context_current import live_window
 from minimax_lsp.indexer.index import Index, IndexStats, Progress
 from minimax_lsp.indexer.redact import redact
 from minimax_lsp.indexer.scan import (
@@ -84,6 +86,13 @@ T = TypeVar("T")
 OVERLAY_DELAY: Final = 0.15
 #: Bounded waits during shutdown and folder removal (seconds).
 _CLOSE_TIMEOUT: Final = 3.0
+#: `single_file_manifest` reads at most this many characters around the cursor: a huge
+#: buffer is never redacted or counted whole (counting costs ~0.5 s per MB).
+_SINGLE_FILE_CHARS: Final = 256 * 1024
+#: More characters per token than this does not happen with the model's tokenizer
+#: outside degenerate texts: a longer buffer cannot fit the budget, so it is not
+#: counted whole.
+_MAX_CHARS_PER_TOKEN: Final = 12
 
 #: Skip reasons that make a document *inactive*: its content must never reach the
 #: model. Other reasons (vendored, generated, too large, binary) only keep a file out of
@@ -258,6 +267,8 @@ class Workspace:
     def close_now(self) -> None:
         """Stop the watcher and close the index (blocking: call in a worker thread)."""
         self.cancel.set()
+        if self.engine is not None:
+            self.engine.close()  # its background build must not slow the index's close
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
@@ -359,25 +370,38 @@ def single_file_manifest(
 
     The whole file when it fits ``budget``, else a window of lines around ``line``
     (1-based) grown alternately downwards and upwards while it fits. Secrets are
-    redacted as the engine would.
+    redacted as the engine would. A buffer too long to fit (over ``budget`` times
+    `_MAX_CHARS_PER_TOKEN` characters) or over `_SINGLE_FILE_CHARS` is never split,
+    redacted or counted whole: only the lines around ``line`` within that many
+    characters are (nothing when the cursor line alone is longer).
     """
-    lines = text.splitlines(keepends=True) or [""]
-    whole = redact(text).text
-    tokens = counter.budget_count(whole)
-    if tokens <= budget:
-        span = Span(path, 1, len(lines), "full", tokens, "current file", whole)
-        return Manifest(task, budget, tokens, (span,), 0)
-    window = _window(lines, min(max(line, 1), len(lines)), budget, counter)
+    bound = min(max(budget, 1) * _MAX_CHARS_PER_TOKEN, _SINGLE_FILE_CHARS)
+    offset = 0
+    if len(text) <= bound:
+        lines = text.splitlines(keepends=True) or [""]
+        whole = redact(text).text
+        tokens = counter.budget_count(whole)
+        if tokens <= budget:
+            span = Span(path, 1, len(lines), "full", tokens, "current file", whole)
+            return Manifest(task, budget, tokens, (span,), 0)
+    else:
+        region = live_window(text, max(line, 1), bound, 0.5)
+        if region is None:
+            return Manifest(task, budget, 0, (), 0)
+        piece, offset = region
+        lines = piece.splitlines(keepends=True) or [""]
+    cursor = min(max(line - offset, 1), len(lines))
+    window = _window(lines, cursor, budget, counter)
     while window is not None:
         start, end = window
         piece = redact("".join(lines[start - 1 : end])).text
         tokens = counter.budget_count(piece)
         if tokens <= budget:
             reason = "current file (around the cursor)"
-            span = Span(path, start, end, "snippet", tokens, reason, piece)
+            span = Span(path, start + offset, end + offset, "snippet", tokens, reason, piece)
             return Manifest(task, budget, tokens, (span,), 0)
         # Per-line counts under-estimated the joined text (rare): drop the far end.
-        window = (start, end - 1) if end - line >= line - start and end > start else None
+        window = (start, end - 1) if end - cursor >= cursor - start and end > start else None
         if window is None and start < end:
             window = (start + 1, end)
     return Manifest(task, budget, 0, (), 0)
@@ -590,8 +614,9 @@ class Workspaces:
             workspace.again = False
             self.start(workspace)
             return
-        # After "ready": requests already work (the first pack would warm the engine
-        # itself); warming now, in a worker thread, makes that first request fast.
+        # After "ready": requests already work (from what the engine has; the first
+        # pack would start its build itself); building now, in a worker thread, makes
+        # the next requests complete.
         engine = workspace.engine
         if engine is not None and workspace.state == "ready":
             started = time.perf_counter()
@@ -609,13 +634,18 @@ class Workspaces:
         if current is not None:
             _log.info("scan settings changed: reopening the index of %s", workspace.root)
             watcher, workspace.watcher = workspace.watcher, None
+            if workspace.engine is not None:
+                workspace.engine.close()  # no background work on an index being closed
             workspace.index = workspace.engine = None
             workspace.opened.clear()
             await asyncio.to_thread(_close_quietly, current, watcher)
 
         def build() -> tuple[Index, ContextEngine]:
             index = Index(workspace.real_root, options=options, cache_dir=self._cache_dir)
-            return index, ContextEngine(index, counter=self._counter)
+            # Background mode: a request never waits for the engine's first build or a
+            # large update (a 4,000-file workspace takes seconds); it is served from
+            # what is ready, and the manifest says it is partial.
+            return index, ContextEngine(index, counter=self._counter, background=True)
 
         index, engine = await asyncio.to_thread(build)
         workspace.index, workspace.engine = index, engine
@@ -657,6 +687,8 @@ class Workspaces:
         """Ask every run to stop (no waiting): for ``exit`` without ``shutdown``."""
         for workspace in self._by_uri.values():
             workspace.cancel.set()
+            if workspace.engine is not None:
+                workspace.engine.close()
             if workspace.watcher is not None:
                 workspace.watcher.stop(timeout=0.1)
 
@@ -713,7 +745,8 @@ class Workspaces:
                 kind, text = ops.pop(0)
                 index = workspace.index
                 if index is not None:
-                    await asyncio.to_thread(_apply_op, index, kind, key[1], text)
+                    engine = workspace.engine
+                    await asyncio.to_thread(_apply_op, index, engine, kind, key[1], text)
         finally:
             self._op_workers.pop(key, None)
             if not self._ops.get(key):
@@ -760,7 +793,8 @@ class Workspaces:
                 index = workspace.index
                 if index is None or workspace.state == "closed":
                     break
-                changed, stats = await asyncio.to_thread(_update, index, sorted(paths))
+                engine = workspace.engine
+                changed, stats = await asyncio.to_thread(_update, index, engine, sorted(paths))
                 if changed:
                     _log.info("%s: %d file(s) changed", workspace.name, len(changed))
                     workspace.stats = stats
@@ -800,14 +834,22 @@ async def in_daemon_thread(function: Callable[[], T], *, name: str) -> T:
     return await future
 
 
-def _update(index: Index, paths: list[str]) -> tuple[list[str], IndexStats]:
+def _update(
+    index: Index, engine: ContextEngine | None, paths: list[str]
+) -> tuple[list[str], IndexStats]:
     """Apply file changes and count the result (worker thread)."""
     changed = index.update(paths)
+    if changed:
+        _sync_engine(engine)
     return changed, index.stats()
 
 
-def _apply_op(index: Index, kind: str, rel: str, text: str) -> None:
-    """One overlay operation (worker thread); a closed index is silently skipped."""
+def _apply_op(index: Index, engine: ContextEngine | None, kind: str, rel: str, text: str) -> None:
+    """One overlay operation (worker thread); a closed index is silently skipped.
+
+    The context engine then catches up here, off the request path: the next completion
+    request finds its structures up to date instead of re-deriving the file itself.
+    """
     try:
         if kind == "set":
             index.set_overlay(rel, text)
@@ -817,6 +859,18 @@ def _apply_op(index: Index, kind: str, rel: str, text: str) -> None:
             index.clear_overlay(rel)
     except RuntimeError:  # the index was closed meanwhile (folder removed, shutdown)
         _log.debug("overlay %s of %s dropped: index closed", kind, rel)
+        return
+    _sync_engine(engine)
+
+
+def _sync_engine(engine: ContextEngine | None) -> None:
+    """`ContextEngine.sync` after an index change (worker thread); never raises."""
+    if engine is None:
+        return
+    try:
+        engine.sync()
+    except Exception:  # the next pack catches up (or reports) by itself
+        _log.debug("context engine could not catch up", exc_info=True)
 
 
 def _close_quietly(index: Index, watcher: Watcher | None) -> None:

@@ -12,7 +12,9 @@ What it does
     workspace, against the fake MiniMax server of ``tests/fake_minimax`` running in this
     process and answering instantly (no token-rate delay) with a one-line completion
     that never matches what is typed (so every keystroke reaches the model). Spend caps
-    are lifted. After the index is ready and three warm-up completions, ``--files``
+    are lifted. After the index is ready, the context engine's background build done
+    (``minimax.showContext`` no longer partial), the server idle (it counts every
+    file's tokens after the build) and three warm-up completions, ``--files``
     Python files of the tree are edited like a user would: a new line at the end of a
     function body, then `TYPED` one character at a time; each character is a
     ``didChange`` followed by a ``textDocument/inlineCompletion`` request, answered
@@ -172,7 +174,7 @@ class Run:
             position=types.Position(line=line, character=character),
         )
         sent = time.monotonic()
-        # Generous: the first request waits for the context engine's warm-up.
+        # Generous: a loaded machine may stall a request for a while.
         result = await asyncio.wait_for(
             self.client.text_document_inline_completion_async(params), 900
         )
@@ -249,6 +251,36 @@ async def wait_ready(client: MiniMaxTestClient, limit: float) -> float:
     raise SystemExit(f"the workspace was not indexed within {limit:.0f} s")
 
 
+async def wait_engine(client: MiniMaxTestClient, uri: str, line: int, limit: float) -> float:
+    """Seconds until ``minimax.showContext`` at ``uri`` is no longer partial (the
+    context engine's background build is done)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="minimax.showContext",
+                arguments=[{"uri": uri, "position": {"line": line, "character": 0}}],
+            )
+        )
+        if isinstance(result, dict) and "partial" not in result:
+            return time.monotonic() - started
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"the context engine was not ready within {limit:.0f} s")
+
+
+async def wait_idle(pid: int, limit: float, *, window: float = 0.5) -> float:
+    """Seconds until process ``pid`` used under 10 % of a CPU over ``window`` seconds."""
+    started = time.monotonic()
+    before = _cpu_seconds(pid)
+    while time.monotonic() - started < limit:
+        await asyncio.sleep(window)
+        now = _cpu_seconds(pid)
+        if now - before < 0.1 * window:
+            return time.monotonic() - started
+        before = now
+    return time.monotonic() - started
+
+
 def _ms(values: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in values]
     return {
@@ -307,6 +339,12 @@ async def measure(tree: Path, work: Path, files: int) -> dict[str, Any]:
                 )
             )
         )
+        # The engine builds in the background (requests meanwhile get partial
+        # manifests): measure once it is complete, as a user would after a while.
+        engine_s = await wait_engine(client, uri, warm_line - 1, 1800)
+        # It then counts every file's tokens in the background (a few seconds of CPU):
+        # wait for the server to go idle, so that the typing run measures requests only.
+        idle_s = await wait_idle(client.process.pid, 120)
         for n in range(3):
             run.change(uri, 2 + n, warm_line - 1, len(text.splitlines()[warm_line - 1]) + n, "x")
             await run.complete(uri, warm_line - 1, len(text.splitlines()[warm_line - 1]) + n + 1)
@@ -343,6 +381,8 @@ async def measure(tree: Path, work: Path, files: int) -> dict[str, Any]:
         "tree": str(tree),
         "files": [str(p.relative_to(tree)) for p, _, _ in chosen[1:]],
         "index_or_open_s": round(index_s, 1),
+        "engine_ready_s": round(engine_s, 1),
+        "idle_after_s": round(idle_s, 1),
         "warmup_s": round(warm_s, 2),
         "requests": len(samples),
         "model_requests": len(reached),
@@ -405,7 +445,9 @@ def report(result: dict[str, Any]) -> list[dict[str, Any]]:
     print(f"tree: {result['tree']}  ({result['machine']})")
     print(f"files typed into: {', '.join(result['files'])}")
     print(
-        f"index ready after {result['index_or_open_s']} s; warm-up {result['warmup_s']} s; "
+        f"index ready after {result['index_or_open_s']} s; context engine complete "
+        f"{result.get('engine_ready_s', '?')} s later, server idle "
+        f"{result.get('idle_after_s', '?')} s after that; warm-up {result['warmup_s']} s; "
         f"{result['requests']} requests, {result['model_requests']} reached the model, "
         f"{result['suggestions']} suggestions"
     )

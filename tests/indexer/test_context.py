@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from minimax_lsp.indexer.context import (
 )
 from minimax_lsp.indexer.index import Index
 from minimax_lsp.indexer.outline import LINE_MARK
-from minimax_lsp.indexer.scan import ScanOptions
+from minimax_lsp.indexer.scan import ScanOptions, SkipReason
 from minimax_lsp.indexer.tokens import TokenCounter
 
 OPTIONS = ScanOptions(use_git=False)
@@ -771,6 +773,80 @@ def test_history_of_keystrokes_does_not_change_the_manifest(
     assert seen.to_json(include_text=True) == fresh.to_json(include_text=True)
 
 
+def test_memoised_keystrokes_match_a_fresh_engine_at_every_step(
+    tmp_path: Path, counter: TokenCounter
+) -> None:
+    """What the engine memoises between requests (graph rank, BM25 hits, stable scores,
+    repository section, name lookups, line chains) never shows in a manifest: typing,
+    while the current file's overlay and another file change, gives at every keystroke
+    what a fresh engine gives."""
+    _write_tree(tmp_path / "ws", LIB_FILES)
+    # Another file starts to define and use the names around the cursor, then stops.
+    namesake = _filler(1) + (
+        "\n\ndef cmd(name):\n"
+        "    size = lib.IntegerField(name)\n"
+        "    for step in range(3):\n"
+        "        print(step, size)\n"
+        "    return lib.Command(name)\n\n\n"
+        "class IntegerField:\n"
+        '    """Another integer field."""\n'
+    )
+    with Index(tmp_path / "ws", options=OPTIONS, cache_dir=tmp_path / "c", workers=1) as index:
+        index.refresh()
+        engine = ContextEngine(index, counter=counter)
+        typed = "make_helper(name)"
+        lines = APP.split("\n")
+        for n in range(len(typed) + 1):
+            lines[APP_CURSOR - 1] = "    value = " + typed[:n]
+            text = "\n".join(lines)
+            if n % 4 == 0:
+                index.set_overlay("app/run.py", text)
+            if n == 5:
+                index.set_overlay("misc/filler_1.py", namesake)
+            if n == 9:
+                # A new default value: the same names, so the graph does not move.
+                edited = LIB_CORE.replace("def helper(text: str)", 'def helper(text: str = "")')
+                index.set_overlay("lib/core.py", edited)
+            if n == 11:
+                index.clear_overlay("misc/filler_1.py")
+            request = ContextRequest(
+                "app/run.py",
+                line=APP_CURSOR,
+                column=12 + n,
+                budget=1500,
+                current_text=text,
+                open_paths=("lib/core.py",),
+            )
+            seen = engine.pack(request).to_json(include_text=True)
+            fresh = ContextEngine(index, counter=counter).pack(request)
+            assert seen == fresh.to_json(include_text=True), n
+
+
+def test_sync_applies_an_index_change_before_the_next_pack(
+    fresh: Index, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server calls ``sync`` right after setting an overlay (off the request path):
+    the next pack then has nothing left to re-derive."""
+    from minimax_lsp.indexer import context_workspace
+
+    engine = ContextEngine(fresh, counter=counter, background=True)
+    engine.warm()
+    applied: list[int] = []
+    real = context_workspace.WorkspaceCache.apply
+
+    def counting(self: context_workspace.WorkspaceCache, plan: object) -> None:
+        applied.append(1)
+        real(self, plan)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(context_workspace.WorkspaceCache, "apply", counting)
+    fresh.set_overlay("shop/report.py", REPORT + "\n\ndef unsaved_marker_function():\n    pass\n")
+    engine.sync()
+    assert applied == [1]
+    manifest = engine.pack(ContextRequest("shop/models.py", task="chat", budget=1_000_000))
+    assert applied == [1]
+    assert "unsaved_marker_function" in _by_path(manifest, "shop/report.py")[0].text
+
+
 def test_typing_parses_once_per_edited_line(
     lib: Index, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -830,3 +906,276 @@ def test_namesakes_in_tests_rank_below_real_definitions(
         namesake = _covering(manifest, "tests/test_policy.py", 1)
         assert real and namesake  # both are sent, the library's ranked higher
         assert max(s.score for s in namesake) < max(s.score for s in real)
+
+
+# --------------------------------------------------------------------------- background mode
+
+
+def _gate(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> threading.Event:
+    """Make ``owner.name`` wait for the returned event (a build step the test controls)."""
+    gate = threading.Event()
+    real = getattr(owner, name)
+
+    def gated(*args: object, **kwargs: object) -> object:
+        assert gate.wait(30), "the test never opened the gate"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, gated)
+    return gate
+
+
+def _wait_ready(engine: ContextEngine, request: ContextRequest) -> Manifest:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        manifest = engine.pack(request)
+        if not manifest.partial:
+            return manifest
+        time.sleep(0.01)
+    raise AssertionError("the background work never finished")
+
+
+def test_background_pack_does_not_wait_for_the_first_build(
+    fresh: Index, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the engine's first build runs, a pack answers at once with the current file
+    and the files it imports, marked partial."""
+    from minimax_lsp.indexer import context as context_module
+    from minimax_lsp.indexer import context_workspace
+
+    # The shop is tiny (built inline by the pack): pretend it is not, and hold the build.
+    monkeypatch.setattr(context_module, "INLINE_BUILD_BYTES", 0)
+    gate = _gate(monkeypatch, context_workspace.RepoGraph, "build")
+    engine = ContextEngine(fresh, counter=counter, background=True)
+    request = ContextRequest("shop/service.py", line=5, budget=700)
+    try:
+        started = time.monotonic()
+        manifest = engine.pack(request)
+        assert time.monotonic() - started < 2.0
+        assert manifest.partial == context_module.PARTIAL_BUILDING
+        assert "partial" in manifest.to_json()
+        assert not engine.ready
+        _check_invariants(manifest, request, fresh)
+        assert manifest.items[-1].path == "shop/service.py"
+        others = {s.path for s in manifest.items[:-1]}
+        assert "shop/models.py" in others  # imported by the current file
+        assert others <= {"shop/models.py", "shop/__init__.py"}  # nothing else is known
+    finally:
+        gate.set()
+    full = _wait_ready(engine, request)
+    assert engine.ready
+    assert "partial" not in full.to_json()
+    expected = ContextEngine(fresh, counter=counter).pack(request)
+    assert full.to_json(include_text=True) == expected.to_json(include_text=True)
+
+
+def test_background_pack_serves_the_previous_structures_during_a_large_update(
+    fresh: Index, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minimax_lsp.indexer import context as context_module
+    from minimax_lsp.indexer import context_workspace
+
+    monkeypatch.setattr(context_module, "INLINE_BUILD_BYTES", 0)
+    monkeypatch.setattr(context_module, "INLINE_SYNC_FILES", 1)
+    engine = ContextEngine(fresh, counter=counter, background=True)
+    engine.warm()
+    request = ContextRequest(None, task="chat", query="compute_shipping_quote", budget=10**6)
+    before = engine.pack(request)
+    assert not before.partial
+    gate = _gate(monkeypatch, context_workspace.WorkspaceCache, "prepare")
+    root = fresh.root
+    (root / "shop" / "extra.py").write_text(
+        "def compute_shipping_quote(weight: float) -> float:\n    return weight * 2.5\n"
+    )
+    (root / "shop" / "report.py").unlink()
+    fresh.update([root / "shop" / "extra.py", root / "shop" / "report.py"])
+    try:
+        started = time.monotonic()
+        during = engine.pack(request)
+        assert time.monotonic() - started < 2.0
+        assert during.partial == context_module.PARTIAL_UPDATING
+        assert during.index_version == before.index_version
+        assert "shop/extra.py" not in {s.path for s in during.items}
+    finally:
+        gate.set()
+    after = _wait_ready(engine, request)
+    paths = {s.path for s in after.items}
+    assert "shop/extra.py" in paths
+    assert "shop/report.py" not in paths
+    assert after.index_version == fresh.version
+    expected = ContextEngine(fresh, counter=counter).pack(request)
+    assert after.to_json(include_text=True) == expected.to_json(include_text=True)
+
+
+def test_background_small_updates_are_applied_by_the_pack(
+    fresh: Index, counter: TokenCounter
+) -> None:
+    """An edit of a few files is in the very next manifest (no background round trip)."""
+    engine = ContextEngine(fresh, counter=counter, background=True)
+    engine.warm()
+    fresh.set_overlay("shop/report.py", REPORT + "\n\ndef unsaved_marker_function():\n    pass\n")
+    manifest = engine.pack(ContextRequest("shop/models.py", task="chat", budget=1_000_000))
+    assert not manifest.partial
+    (report,) = _by_path(manifest, "shop/report.py")
+    assert "unsaved_marker_function" in report.text
+
+
+def test_a_failed_background_build_is_not_retried_until_the_index_changes(
+    fresh: Index, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minimax_lsp.indexer import context as context_module
+    from minimax_lsp.indexer import context_workspace
+
+    monkeypatch.setattr(context_module, "INLINE_BUILD_BYTES", 0)
+    calls: list[int] = []
+
+    def broken(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        raise RuntimeError("simulated build failure")
+
+    monkeypatch.setattr(context_workspace.RepoGraph, "build", broken)
+    engine = ContextEngine(fresh, counter=counter, background=True)
+    request = ContextRequest("shop/service.py", line=5, budget=700)
+    for _ in range(5):
+        manifest = engine.pack(request)
+        assert manifest.partial == context_module.PARTIAL_BUILDING
+        assert manifest.items[-1].path == "shop/service.py"
+        time.sleep(0.05)
+    assert len(calls) == 1
+
+
+def test_close_stops_the_background_build(
+    fresh: Index, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutting down must not wait for (nor compete with) a build: close() stops it at
+    its next file, and starts none again; packs still answer."""
+    from minimax_lsp.indexer import context as context_module
+    from minimax_lsp.indexer import context_workspace
+
+    monkeypatch.setattr(context_module, "INLINE_BUILD_BYTES", 0)
+    builds: list[int] = []
+    real = context_workspace.RepoGraph.build
+    gate, entered = threading.Event(), threading.Event()
+
+    def gated(*args: object, **kwargs: object) -> object:
+        builds.append(1)
+        entered.set()
+        assert gate.wait(30)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(context_workspace.RepoGraph, "build", gated)
+    engine = ContextEngine(fresh, counter=counter, background=True)
+    request = ContextRequest("shop/service.py", line=5, budget=700)
+    assert engine.pack(request).partial
+    assert entered.wait(10)  # the build is under way
+    engine.close()
+    gate.set()
+    warm = threading.Thread(target=engine.warm)  # waits for the stopped job, builds nothing
+    warm.start()
+    warm.join(10)
+    assert not warm.is_alive()
+    manifest = engine.pack(request)
+    assert manifest.partial and manifest.items[-1].path == "shop/service.py"
+    assert not engine.ready
+    assert builds == [1]
+
+
+# --------------------------------------------------------------------------- oversized buffers
+
+
+def _big_module(lines: int) -> str:
+    out = ["from shop.models import UserAccount, load_accounts\n"]
+    out += [f"VALUE_{n} = load_accounts('accounts_{n}.txt')\n" for n in range(1, lines)]
+    return "".join(out)
+
+
+def test_an_oversized_live_text_is_read_through_a_window(
+    tmp_path: Path, counter: TokenCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buffer over maxFileBytes is never parsed (nor counted) whole: the cursor's
+    surroundings are sent, in the file's own line numbers, with the usual context."""
+    from minimax_lsp.indexer import parse
+
+    _write_tree(tmp_path / "ws", FILES)
+    options = ScanOptions(use_git=False, max_file_bytes=20_000)
+    with Index(tmp_path / "ws", options=options, cache_dir=tmp_path / "c", workers=1) as index:
+        index.refresh()
+        engine = ContextEngine(index, counter=counter)
+        engine.warm()
+        parsed: list[int] = []
+        real = parse.extract
+
+        def recording(source: bytes, language: str | None) -> object:
+            parsed.append(len(source))
+            return real(source, language)
+
+        monkeypatch.setattr(parse, "extract", recording)
+        text = _big_module(20_000)  # ~1 MB, 50x the limit
+        lines = text.splitlines(keepends=True)
+        for task, line in (("complete", 12_345), ("explain", 19_000), ("complete", 3)):
+            selection = (line, line + 2) if task == "explain" else None
+            request = ContextRequest(
+                "shop/big.py",
+                line=line,
+                task=task,
+                selection=selection,
+                budget=3000,
+                current_text=text,
+            )
+            started = time.monotonic()
+            manifest = engine.pack(request)
+            assert time.monotonic() - started < 2.0
+            current = manifest.items[-1]
+            assert current.path == "shop/big.py" and current.mode == "snippet"
+            assert current.reason.startswith("current file")
+            assert current.start_line <= line <= current.end_line
+            assert current.text == "".join(lines[current.start_line - 1 : current.end_line])
+            assert manifest.tokens <= request.budget
+            # The definition the window uses is found as for any file.
+            assert any(s.path == "shop/models.py" for s in manifest.items[:-1])
+        assert parsed and max(parsed) <= 2 * 20_000
+
+
+def test_an_oversized_single_line_is_denied(fresh: Index, counter: TokenCounter) -> None:
+    engine = ContextEngine(fresh, counter=counter)
+    minified = "var x=" + "1+" * (fresh.options.max_file_bytes // 2) + "1;\n"
+    with pytest.raises(ContextDenied) as denied:
+        engine.pack(ContextRequest("shop/bundle.js", line=1, current_text=minified))
+    assert denied.value.reason == SkipReason.TOO_LARGE.value
+
+
+def test_unindexed_files_are_read_within_the_limit(tmp_path: Path, counter: TokenCounter) -> None:
+    """A file the index does not hold is read only if regular, and never more than it
+    holds: a huge maxFileBytes is not an allocation size."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    options = ScanOptions(use_git=False, max_file_bytes=10**12)
+    with Index(root, options=options, cache_dir=tmp_path / "c", workers=1) as index:
+        index.refresh()
+        engine = ContextEngine(index, counter=counter)
+        (root / "late.py").write_text("def late_arrival():\n    return 1\n")
+        manifest = engine.pack(ContextRequest("late.py", line=2, budget=500))
+        assert "def late_arrival" in manifest.items[-1].text
+        os.mkfifo(root / "pipe.py")
+        with pytest.raises(ContextDenied):
+            engine.pack(ContextRequest("pipe.py", line=1, budget=500))
+
+
+def test_the_single_buffer_manifest_of_a_huge_buffer_is_bounded(counter: TokenCounter) -> None:
+    """The no-workspace fallback never redacts or counts a huge buffer whole."""
+    from minimax_lsp.server.workspaces import single_file_manifest
+
+    text = _big_module(100_000)  # ~5 MB
+    started = time.monotonic()
+    manifest = single_file_manifest(
+        "big.py", text, line=54_321, task="complete", budget=2000, counter=counter
+    )
+    assert time.monotonic() - started < 2.0
+    (span,) = manifest.items
+    assert span.start_line <= 54_321 <= span.end_line
+    lines = text.splitlines(keepends=True)
+    assert span.text == "".join(lines[span.start_line - 1 : span.end_line])
+    assert 0 < manifest.tokens <= 2000
+    one_line = single_file_manifest(
+        "min.js", "x" * 3_000_000, line=1, task="complete", budget=2000, counter=counter
+    )
+    assert one_line.items == ()

@@ -222,6 +222,20 @@ def _index(docs: dict[str, str], **kwargs: Any) -> LexicalIndex:
 _FILLER = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda_ mu nu xi omicron"
 
 
+def test_version_moves_with_every_change_and_only_then() -> None:
+    """Callers memoise search results by ``version``."""
+    index = _index({"a.py": "alpha beta", "b.py": "gamma delta"})
+    before = index.version
+    assert index.search(["alpha"]) == index.search(["alpha"])
+    assert not index.remove_file("missing.py")
+    assert index.version == before  # queries and no-ops leave it
+    index.add_file("c.py", [_chunk("c.py", "alpha epsilon")])
+    after_add = index.version
+    assert after_add > before
+    assert index.remove_file("a.py")
+    assert index.version > after_add
+
+
 def test_chunk_with_the_rare_query_term_ranks_first() -> None:
     docs = {f"common{i}.py": f"{_FILLER} render template request" for i in range(8)}
     docs["needle.py"] = f"{_FILLER} render frobnicate_widget request"

@@ -163,6 +163,31 @@ def test_identifier_chains_weights_keywords_and_limit() -> None:
     assert len(limited) == 2
 
 
+def test_identifier_chains_read_through_a_line_cache_the_same() -> None:
+    """The engine keeps each line's chains between keystrokes: same answer, and the
+    cache is emptied (not grown) past its size."""
+    from minimax_lsp.indexer.rank import LINE_CACHE_SIZE, line_chains
+
+    lines = ["for item in self.items.values(): return item", "    acc = make_acc(x.y)", ""]
+
+    def line(n: int) -> str:
+        return lines[n - 1]
+
+    cache: dict[str, tuple[tuple[str, int, int], ...]] = {}
+    for column in (0, 4, 10, len(lines[1])):
+        plain = identifier_chains(line, 1, 3, cursor_line=2, cursor_column=column)
+        cached = identifier_chains(
+            line, 1, 3, cursor_line=2, cursor_column=column, line_cache=cache
+        )
+        assert cached == plain
+    assert cache[lines[1]] == line_chains(lines[1])
+    assert ("make_acc", 10, 18) in cache[lines[1]]
+    cache.update({f"filler {i}": () for i in range(LINE_CACHE_SIZE)})
+    lines[0] = "a_line_not_seen_yet = 1"
+    identifier_chains(line, 1, 1, line_cache=cache)
+    assert list(cache) == [lines[0]]
+
+
 def test_text_identifiers_of_a_question() -> None:
     found = text_identifiers("How does `Index.refresh` call parse_file?\nAnd the store")
     assert {"Index.refresh", "parse_file", "store"} <= set(found)

@@ -25,13 +25,10 @@ from tests.reliability.conftest import StartRaw
 from tests.reliability.rpc import RawServer, frame, initialize, wait_ready
 from tests.reliability.soak_protocol import CI_CASES, run_soak
 
-#: -32603 answers the run may give today, each covered by an xfail test below. Any other
-#: internal error is an unhandled exception the fuzzer found: the run fails on it.
-KNOWN_INTERNAL_ERRORS: Final = (
-    re.compile(r"should be in range \[0:"),  # test_position_beyond_int32_is_invalid_params
-    re.compile(r"surrogates not allowed"),  # test_lone_surrogate_is_not_an_internal_error
-    re.compile(r"embedded null byte"),  # test_nul_in_a_uri_is_not_an_internal_error
-)
+#: -32603 answers the run may give today, each covered by an xfail test below (none
+#: left). Any other internal error is an unhandled exception the fuzzer found: the run
+#: fails on it.
+KNOWN_INTERNAL_ERRORS: Final[tuple[re.Pattern[str], ...]] = ()
 
 
 def _workspace(tmp_path: Path, name: str = "ws") -> Path:
@@ -90,9 +87,15 @@ def test_fuzz_run(fake_minimax: FakeMiniMax, tmp_path: Path) -> None:
         if not any(p.search(text) for p in KNOWN_INTERNAL_ERRORS)
     ]
     assert unknown == [], "unhandled exceptions became internal errors"
+    # Broken envelopes with a valid id are answered InvalidRequest (server/protocol.py);
+    # client mistakes in notifications raise no popup: an "internal error" popup is an
+    # unhandled exception in a notification handler.
+    assert set(report.envelope_answers) == {"-32600"}, report.envelope_answers
+    assert [p for p in report.popups if "internal error" in p] == [], report.popups
     # Before initialize: everything answered, and the server still starts afterwards.
     pre = report.pre_init
     assert pre["answered"] == pre["requests_expected"] and pre["initialized_afterwards"]
+    assert set(pre["errors_by_code"]) <= {"-32002", "-32600"}, pre  # not initialized
     # The 10 MB document is opened, replaced and closed; the server keeps answering.
     huge = report.scenarios["huge_document"]
     assert huge["status_after_open_s"] is not None and huge["status_after_open_s"] < 5
@@ -100,6 +103,8 @@ def test_fuzz_run(fake_minimax: FakeMiniMax, tmp_path: Path) -> None:
     # After all that, a normal request still works, and shutdown/exit end cleanly.
     assert report.final_manifest_items >= 1
     assert report.post_shutdown["shutdown_answered"]
+    after = report.post_shutdown
+    assert after["error_codes_after"] == [-32600] * after["requests_after"], after
     assert report.post_shutdown["exit_status"] == 0
     # Input ending inside a frame ends the process (status 1: no shutdown was sent).
     for label in ("eof-inside-body", "eof-inside-header", "huge-content-length"):
@@ -110,12 +115,6 @@ def test_fuzz_run(fake_minimax: FakeMiniMax, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- found bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pygls drops a request whose params do not fit the LSP type (the "
-    "JsonRpcInvalidParams raised in the JSON object_hook is caught by pygls.io_.run_async "
-    "and only logged): the client waits forever instead of getting -32602",
-)
 def test_request_with_malformed_params_is_answered(start_raw: StartRaw, tmp_path: Path) -> None:
     server = _ready(start_raw, _workspace(tmp_path))
     msg_id = server.request("textDocument/inlineCompletion", {"textDocument": 5})
@@ -123,11 +122,6 @@ def test_request_with_malformed_params_is_answered(start_raw: StartRaw, tmp_path
     assert reply is not None and reply["error"]["code"] == -32602
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pygls ignores every message after `shutdown` except `exit` (json_rpc.py "
-    "handle_message: 'No more requests!'): requests get no answer; LSP says -32600",
-)
 def test_requests_after_shutdown_get_invalid_request(start_raw: StartRaw, tmp_path: Path) -> None:
     server = _ready(start_raw, _workspace(tmp_path))
     assert server.call("shutdown", timeout=5) is not None
@@ -135,12 +129,6 @@ def test_requests_after_shutdown_get_invalid_request(start_raw: StartRaw, tmp_pa
     assert reply is not None and reply["error"]["code"] == -32600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="requests before `initialize` run as if initialized and fail with -32603 "
-    "('The workspace is not available'); a didOpen then raises the 'internal error' "
-    "popup; LSP says -32002 for requests and drop notifications",
-)
 def test_requests_before_initialize_get_server_not_initialized(start_raw: StartRaw) -> None:
     server = start_raw()
     server.notify(
@@ -167,12 +155,6 @@ def test_requests_before_initialize_get_server_not_initialized(start_raw: StartR
     assert not [n for n in server.notifications if n["method"] == "window/showMessage"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a position >= 2**31 in command arguments passes workspace_commands._position / "
-    "code_actions._position and fails in lsprotocol's Position validator: -32603 "
-    "(ValueError) instead of -32602",
-)
 def test_position_beyond_int32_is_invalid_params(start_raw: StartRaw, tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     server = _ready(start_raw, root)
@@ -183,12 +165,6 @@ def test_position_beyond_int32_is_invalid_params(start_raw: StartRaw, tmp_path: 
     assert reply is not None and reply["error"]["code"] == -32602
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lone UTF-16 surrogate in a document (legal in LSP's JSON) reaches the "
-    "model request: UnicodeEncodeError in model/client.py _attempt; explain/chat "
-    "answer -32603, inline completion logs an ERROR and never suggests",
-)
 def test_lone_surrogate_is_not_an_internal_error(
     start_raw: StartRaw, tmp_path: Path, fake_minimax: FakeMiniMax
 ) -> None:
@@ -200,12 +176,6 @@ def test_lone_surrogate_is_not_an_internal_error(
     assert reply is not None and "result" in reply, reply
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a file URI with %00 in its path: Session.snapshot reads it through pygls "
-    "(Path.read_text raises ValueError 'embedded null byte', and only OSError / "
-    "UnicodeDecodeError are caught): showContext / explain / refactor answer -32603",
-)
 def test_nul_in_a_uri_is_not_an_internal_error(start_raw: StartRaw, tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     server = _ready(start_raw, root)
@@ -216,13 +186,6 @@ def test_nul_in_a_uri_is_not_an_internal_error(start_raw: StartRaw, tmp_path: Pa
     assert reply is not None and reply.get("error", {}).get("code") != -32603, reply
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a large maxFileBytes setting (valid: the setting has a minimum, no maximum) "
-    "is used as the read size: indexer/index.py _read_regular does handle.read("
-    "max_bytes + 1), which allocates that much up front: 10**12 gives MemoryError, "
-    "2**63 OverflowError, for every file; the workspace ends in state error, 0 files",
-)
 def test_a_huge_max_file_bytes_setting_still_indexes(start_raw: StartRaw, tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     server = start_raw()
@@ -239,13 +202,6 @@ def test_a_huge_max_file_bytes_setting_still_indexes(start_raw: StartRaw, tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a buffer over maxFileBytes is parsed, redacted and tokenised whole on every "
-    "request (indexer/context.py ContextEngine._current_text has no size limit; "
-    "tree-sitter holds the GIL): a 3 MB buffer takes ~30 s per showContext and stalls "
-    "the whole server for seconds (10 MB: minutes, >2 GB)",
-)
 def test_oversized_buffer_keeps_the_server_responsive(start_raw: StartRaw, tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     server = _ready(start_raw, root)
@@ -267,13 +223,6 @@ def test_oversized_buffer_keeps_the_server_responsive(start_raw: StartRaw, tmp_p
     assert worst < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Session.snapshot reads a document that is not open with pygls' "
-    "TextDocument.source, on the event loop, with no regular-file check or size "
-    "limit: a FIFO in the workspace blocks the server forever (/dev/zero: reads until "
-    "MemoryError)",
-)
 def test_special_file_does_not_block_the_server(start_raw: StartRaw, tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     os.mkfifo(root / "pkg/pipe.py")
@@ -290,14 +239,6 @@ def test_special_file_does_not_block_the_server(start_raw: StartRaw, tmp_path: P
     assert server.command("minimax.status", timeout=3) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pygls keys open documents by the *unquoted* URI, but session.py "
-    "(check_document), inline_completion.py (_stale), code_actions.py and "
-    "workspace_commands.py look them up with the URI as sent: for a path with a space "
-    "or non-ASCII letter (or VS Code's file:///c%3A/ on Windows) no overlay, no "
-    "`inactive` status, and inline completion always drops its answer as stale",
-)
 def test_percent_encoded_uri_is_a_normal_document(
     start_raw: StartRaw, tmp_path: Path, fake_minimax: FakeMiniMax
 ) -> None:
@@ -321,12 +262,6 @@ def test_percent_encoded_uri_is_a_normal_document(
     assert inactive and inactive[0]["state"] == "inactive"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client mistakes (an unparseable frame, a didChange for a document never "
-    "opened: KeyError in pygls' built-in handler) reach MiniMaxLanguageServer."
-    "report_server_error and raise the 'internal error' popup",
-)
 def test_client_mistakes_raise_no_popup(start_raw: StartRaw, tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     server = _ready(start_raw, root)
