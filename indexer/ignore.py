@@ -31,6 +31,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Final
 
 from pathspec import GitIgnoreSpec
 
@@ -455,8 +456,18 @@ DATA_EXTENSIONS: frozenset[str] = frozenset(
 DATA_FILE_BYTES = 256 * 1024
 
 
+#: Files under ``.git/`` that :func:`is_ignore_file` counts (git's exclude file, and
+#: its index, which holds the tracked set).
+_GIT_RULE_FILES: Final = (".git/info/exclude", ".git/index")
+_GIT_RULE_SUFFIXES: Final = tuple("/" + name for name in _GIT_RULE_FILES)
+
+
 def is_ignore_file(rel_path: str) -> bool:
-    """True for ``.gitignore``, any AI-ignore file, or ``.git/info/exclude``, anywhere.
+    """True for ``.gitignore``, any AI-ignore file, ``.git/info/exclude`` or ``.git/index``.
+
+    These are the files whose change changes what the rules accept, anywhere in the
+    tree: git's index decides which files are tracked, and tracked files are exempt
+    from gitignore rules (a checkout or ``git rm --cached`` may change only it).
 
     Parameters
     ----------
@@ -467,7 +478,7 @@ def is_ignore_file(rel_path: str) -> bool:
     name = rel_path.rsplit("/", 1)[-1]
     if name in IGNORE_FILE_NAMES:
         return True
-    return rel_path == ".git/info/exclude" or rel_path.endswith("/.git/info/exclude")
+    return rel_path in _GIT_RULE_FILES or rel_path.endswith(_GIT_RULE_SUFFIXES)
 
 
 def _glob_to_regex(glob: str) -> str:

@@ -23,9 +23,12 @@ Contract
   available CPU, capped at :data:`MAX_WORKERS`; ``workers=1`` is always sequential. If
   worker processes cannot start (a script without an ``if __name__ == "__main__"``
   guard, a sandbox) or one dies, the batch finishes sequentially with a warning.
-- Warm refresh: the scan is given the stored ``(size, mtime_ns)`` of every entry, so
-  unchanged files are only ``lstat``-ed, not opened (see ``PathPolicy.scan(known=)``);
-  the rules are re-read at every refresh but the first after construction.
+- Content rules (``BINARY``/``SECRET``/``GENERATED`` by content,
+  `scan.classify_content`) are applied to the bytes read for indexing, so what is
+  judged is exactly what gets indexed. The scan of an empty index leaves its own
+  sniff out (``PathPolicy.scan(sniff=False)``): each file is opened once.
+- Warm refresh: files with the stored ``(size, mtime_ns)`` are only ``lstat``-ed, not
+  opened; the rules are re-read at every refresh but the first after construction.
 - Interruption: ``cancel`` is checked between files; what was done is persisted and the
   stats say ``cancelled=True``. Progress is reported through a callback with the phases
   ``"scanning"``, ``"parsing"`` and ``"saving"``.
@@ -65,10 +68,12 @@ from minimax_lsp.indexer import parse
 from minimax_lsp.indexer.languages import language_for_path
 from minimax_lsp.indexer.records import Definition, FileEntry, FileSymbols
 from minimax_lsp.indexer.scan import (
+    HEAD_BYTES,
     PathPolicy,
     ScannedFile,
     ScanOptions,
     SkipReason,
+    classify_content,
     is_ignore_file,
 )
 from minimax_lsp.indexer.store import (
@@ -99,6 +104,9 @@ FULL_REFRESH_PATHS: Final = 2000
 #: A file modified this recently when read may be rewritten within the same mtime tick
 #: (FAT has 2 s ticks); such entries are stored with mtime 0 and re-hashed next time.
 RACY_WINDOW_NS: Final = 2_000_000_000
+
+#: A file that grew while being read is read on in steps of this many bytes.
+_READ_STEP: Final = 1 << 20
 
 #: Skip reasons judged on the file's content: an editor buffer is judged on its own text.
 _CONTENT_REASONS: Final = frozenset({SkipReason.TOO_LARGE, SkipReason.BINARY})
@@ -188,7 +196,11 @@ def _read_regular(path: Path, max_bytes: int) -> bytes | str | None:
     """The bytes of a regular file, ``None`` if it is gone, or a SkipReason value.
 
     Opened non-blocking and checked with fstat, so a FIFO or device that replaced a file
-    since the scan cannot hang the indexer.
+    since the scan cannot hang the indexer. The read size is bounded by the file's size
+    as well as ``max_bytes``: a huge limit from the settings (``10**12``) must not become
+    the size of a buffer allocated up front (MemoryError, or OverflowError past 2**63).
+    A file that grew since the fstat is read on, up to one byte past the limit, so it
+    is neither cut short nor taken for smaller than it is.
     """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -197,10 +209,18 @@ def _read_regular(path: Path, max_bytes: int) -> bytes | str | None:
     except OSError:
         return SkipReason.UNREADABLE.value
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             return SkipReason.UNREADABLE.value
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(max_bytes + 1)
+            data = handle.read(min(max_bytes, info.st_size) + 1)
+            # It grew since the fstat (or reports no size, like procfs): read on in
+            # bounded steps until the end or just past the limit.
+            while info.st_size < len(data) <= max_bytes:
+                more = handle.read(min(max_bytes + 1 - len(data), _READ_STEP))
+                if not more:
+                    break
+                data += more
     except OSError:
         return SkipReason.UNREADABLE.value
     finally:
@@ -222,6 +242,11 @@ def _work(root: str, job: _Job, max_bytes: int, *, serialise: bool) -> _Done:
         return _Done(job, "gone")
     if isinstance(data, str):
         return _Done(job, data)
+    # The content rules judge the bytes that get indexed (a cold refresh's scan leaves
+    # the sniff to us: see `Index._refresh`).
+    reason = classify_content(data[:HEAD_BYTES])
+    if reason is not None:
+        return _Done(job, reason.value)
     digest = _content_hash(data)
     if digest == job.previous_hash:
         return _Done(job, "same", digest)
@@ -420,7 +445,11 @@ class Index:
             self.policy.reload()
         self._rules_fresh = False
         known = {p: (e.size, e.mtime_ns) for p, e in self._disk.items() if e.mtime_ns}
-        result = self.policy.scan(cancel=cancel, known=known)
+        # An empty index reads every file the scan lists: the content sniff is left to
+        # `_work` then, so each file is opened once. Otherwise the scan sniffs what it
+        # does not know, so that a file skipped by content (a generated or binary one)
+        # is not read whole at every refresh to be skipped again.
+        result = self.policy.scan(cancel=cancel, known=known, sniff=bool(self._disk))
         # A cancelled scan is partial: files it did not reach must not count as deleted.
         scan_complete = not result.cancelled and not _is_set(cancel)
         report(Progress("scanning", len(result.files), len(result.files)))
@@ -575,7 +604,11 @@ class Index:
         re-hashed (an event says it changed even if its stat looks the same). A changed
         ignore file (``.gitignore``, ``.aiignore``...) reloads the rules and runs a full
         refresh, which is cheap because almost everything is reused; so does a batch of
-        more than :data:`FULL_REFRESH_PATHS` paths.
+        more than :data:`FULL_REFRESH_PATHS` paths. git's index file (``.git/index``, or
+        the repository's index given as an absolute path when the root is a sub-folder,
+        see :meth:`PathPolicy.is_git_index`) makes git list the tracked set again, and
+        the files whose tracked status flipped are re-checked (tracked files are exempt
+        from gitignore rules): one ``git ls-files``, not a refresh.
 
         Returns
         -------
@@ -584,8 +617,19 @@ class Index:
         """
         self._check_open()
         with self._write_lock:
-            relative = self._relative_paths(paths)
+            given = list(paths)
+            is_git_index = self.policy.is_git_index
+            relative = {r for r in self._relative_paths(given) if not is_git_index(r)}
             rules_changed = any(is_ignore_file(r) and self._rules_file_matters(r) for r in relative)
+            if not rules_changed and any(map(is_git_index, given)):
+                # git's index was rewritten (checkout, `git rm --cached`, add...): only
+                # files whose tracked status flipped can change verdict.
+                flipped = self.policy.refresh_tracked()
+                if flipped is None:
+                    rules_changed = True  # not a repository before, or git failed
+                elif flipped:
+                    relative |= flipped
+                    self._drop_denied_overlays()
             if rules_changed:
                 self.policy.reload()
                 self._rules_fresh = True
@@ -609,7 +653,13 @@ class Index:
         return found
 
     def _rules_file_matters(self, rel: str) -> bool:
-        """An ignore file counts unless it sits inside a folder we skip anyway."""
+        """An ignore file counts unless it sits inside a folder we skip anyway.
+
+        git's index counts only as this root's (handled apart, see :meth:`update`): a
+        nested repository's, or any when git is not used, changes no rule.
+        """
+        if rel == ".git/index" or rel.endswith("/.git/index"):
+            return False
         parent = rel.rpartition("/")[0]
         return not parent or rel.startswith(".git/") or self.policy.check_path(parent) is None
 

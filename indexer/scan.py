@@ -6,7 +6,9 @@ and :func:`scan`. Additions beyond it: ``SkipReason.NOT_A_FILE`` (from ``check_f
 only), ``ScanResult.cancelled`` / ``ScanResult.mode``, :meth:`PathPolicy.scan` (reuses
 the policy's caches), the ``is_dir`` keyword of :meth:`PathPolicy.check_path`, the
 ``known`` keyword of :func:`scan` (skip re-sniffing unchanged files), ``SkipReason.DATA``,
-and :func:`classify_content` (the content sniff, for unsaved buffers). The built-in lists
+:func:`classify_content` (the content sniff, for unsaved buffers), and
+:meth:`PathPolicy.git_index_file` / :meth:`PathPolicy.is_git_index` /
+:meth:`PathPolicy.refresh_tracked` (following git's tracked set). The built-in lists
 live in :mod:`.ignore`.
 
 How files are listed
@@ -67,8 +69,10 @@ Git mode and :meth:`PathPolicy.check_path`
     ``check_path`` must also classify files git has not listed (a buffer just created
     in the editor). It loads the nested ``.gitignore`` files, ``.git/info/exclude`` and
     git's global excludes file with pathspec (lazily, cached per folder), and asks git
-    once for the tracked set (``git ls-files -z``, cached until :meth:`reload`): tracked
-    files are exempt from gitignore rules, as in git. An untracked file matching a
+    once for the tracked set (``git ls-files -z``, cached until :meth:`reload`, or
+    :meth:`refresh_tracked` when git's index file changed: a checkout or
+    ``git rm --cached`` may change nothing else): tracked files are exempt from
+    gitignore rules, as in git. An untracked file matching a
     ``.gitignore`` is therefore ``IGNORED`` without a process per call. (The first such
     call in a git work tree costs one ``git ls-files`` and one ``git config``: ~20 ms
     on a 3,000-file repository; :meth:`PathPolicy.scan` pre-fills the tracked set.)
@@ -93,6 +97,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from pathspec import GitIgnoreSpec
 
@@ -288,22 +293,29 @@ class _Repo:
     top: Path  #: the work tree's top folder
     git_dir: Path | None  #: folder holding ``info/exclude`` (the common dir), if known
     prefix: str  #: the root relative to ``top`` (POSIX), ``""`` when they are equal
+    #: the work tree's own index file (``.git/index``, or the linked work tree's), whose
+    #: rewrites change the tracked set; ``None`` when the ``.git`` file is unreadable
+    index_file: Path | None = None
 
 
-def _git_common_dir(dot_git: Path) -> Path | None:
-    """The folder holding ``info/exclude`` for a ``.git`` folder or ``gitdir:`` file."""
+def _git_dirs(dot_git: Path) -> tuple[Path | None, Path | None]:
+    """``(own git dir, common dir)`` of a ``.git`` folder or ``gitdir:`` file.
+
+    The common dir holds ``info/exclude``; the own dir holds the work tree's ``index``
+    (they differ for a linked work tree).
+    """
     git_dir = dot_git
     if dot_git.is_file():
         lines = read_ignore_lines(dot_git) or []
         first = lines[0].strip() if lines else ""
         if not first.startswith("gitdir:"):
-            return None
+            return None, None
         git_dir = (dot_git.parent / first[len("gitdir:") :].strip()).resolve()
     # Linked work trees keep info/exclude in the main repository's folder.
     common = read_ignore_lines(git_dir / "commondir")
     if common and common[0].strip():
-        return (git_dir / common[0].strip()).resolve()
-    return git_dir
+        return git_dir, (git_dir / common[0].strip()).resolve()
+    return git_dir, git_dir
 
 
 def _find_repo(root: Path) -> _Repo | None:
@@ -311,7 +323,13 @@ def _find_repo(root: Path) -> _Repo | None:
         dot_git = folder / ".git"
         if dot_git.exists():
             prefix = root.relative_to(folder).as_posix()
-            return _Repo(folder, _git_common_dir(dot_git), "" if prefix == "." else prefix)
+            own, common = _git_dirs(dot_git)
+            return _Repo(
+                folder,
+                common,
+                "" if prefix == "." else prefix,
+                own / "index" if own is not None else None,
+            )
     return None
 
 
@@ -370,6 +388,9 @@ _VENDORED = NameRules(VENDORED_DIRS)
 _GENERATED = NameRules(GENERATED_NAMES, ignore_case=True)
 _DATA = NameRules(DATA_NAMES, ignore_case=True)
 
+#: The ``known`` of a scan with ``sniff=False`` (compared by identity).
+_SNIFF_NOTHING: Mapping[str, tuple[int, int]] = MappingProxyType({})
+
 #: A file check's outcome before it is counted.
 _Outcome = ScannedFile | SkipReason
 
@@ -420,6 +441,11 @@ class _Rules:
                         fallback.append(excludes)
                 self._git_tree = IgnoreTree(self.base, (GITIGNORE_FILE,), fallback=fallback)
             return self._git_tree
+
+    @property
+    def tracked_loaded(self) -> bool:
+        """Whether the tracked set was obtained (or git was found to fail)."""
+        return self._tracked_loaded
 
     def tracked(self, root: Path) -> frozenset[str] | None:
         """Paths git tracks under the root (git mode only; ``None`` if git fails)."""
@@ -499,6 +525,58 @@ class PathPolicy:
         when an ignore file changes, see :func:`is_ignore_file`, or after ``git init``)."""
         # One assignment: readers see either the old generation or the new one.
         self._rules = self._new_rules()
+
+    # -- git's tracked set -------------------------------------------------------------
+
+    def git_index_file(self) -> Path | None:
+        """The git index file whose rewrites change the tracked set, in git mode.
+
+        It may lie outside the root (the root is a sub-folder of the repository, or a
+        linked work tree). ``None`` outside git mode.
+        """
+        rules = self._rules
+        return rules.repo.index_file if rules.git and rules.repo is not None else None
+
+    def is_git_index(self, path: str | Path) -> bool:
+        """Whether ``path`` is git's index file for this root (see :meth:`refresh_tracked`).
+
+        True for the repository's index file (:meth:`git_index_file`, given absolute) and
+        for ``.git/index`` in the root (relative or absolute), even before ``git init``
+        made it exist, so that a repository appearing is noticed too.
+        """
+        if not self.options.use_git:
+            return False
+        text = os.fspath(path)
+        if not text:
+            return False
+        if not Path(text).is_absolute():
+            return _normalise_relative(text) == ".git/index"
+        candidate = os.path.normcase(os.path.normpath(text))
+        own = self.git_index_file()
+        if own is not None and candidate == os.path.normcase(str(own)):
+            return True
+        return self.relative(text) == ".git/index"
+
+    def refresh_tracked(self) -> frozenset[str] | None:
+        """Ask git for the tracked set again (after git's index changed).
+
+        Returns the paths whose tracked status changed (tracked before and not now, or
+        the reverse): only their verdicts can differ, since tracked files are exempt
+        from gitignore rules and nothing else depends on the set. Returns ``None`` when
+        the caller must :meth:`reload` and re-check everything instead: not in git mode
+        (a ``git init`` may just have made the root a repository), the tracked set was
+        never loaded, or git failed.
+        """
+        rules = self._rules
+        if not rules.git or not rules.tracked_loaded:
+            return None
+        before = rules.tracked(self.root)
+        now = _git_paths(self.root)
+        if before is None or now is None:
+            return None
+        after = frozenset(now)
+        rules.seed_tracked(after)
+        return before ^ after
 
     # -- paths -------------------------------------------------------------------------
 
@@ -777,8 +855,11 @@ class PathPolicy:
             return SkipReason.TOO_LARGE
         if st.st_size > DATA_FILE_BYTES and _extension(rel) in DATA_EXTENSIONS:
             return SkipReason.DATA
-        if known is not None and known.get(rel) == (st.st_size, st.st_mtime_ns):
-            # Sniffed when it was indexed, and unchanged since (see `PathPolicy.scan`).
+        if known is not None and (
+            known is _SNIFF_NOTHING or known.get(rel) == (st.st_size, st.st_mtime_ns)
+        ):
+            # Sniffed when it was indexed, and unchanged since, or the caller sniffs
+            # what it reads itself (see `PathPolicy.scan`).
             return ScannedFile(rel, st.st_size, st.st_mtime_ns)
         try:
             head = _read_head(abs_path, follow=follow)
@@ -796,6 +877,7 @@ class PathPolicy:
         *,
         cancel: threading.Event | None = None,
         known: Mapping[str, tuple[int, int]] | None = None,
+        sniff: bool = True,
     ) -> ScanResult:
         """List the files to index under the root (see the module docstring).
 
@@ -810,7 +892,14 @@ class PathPolicy:
             sniff (``BINARY``/``SECRET``/``GENERATED`` by content) skipped, as the
             caller's own change detection trusts the same pair; every rule on the path
             and the size is still applied. Saves opening every file of a warm tree.
+        sniff:
+            ``False`` skips the content sniff of every file: the caller reads the files
+            it indexes anyway and must apply :func:`classify_content` to what it reads
+            (the index does, which also judges exactly the bytes it indexes). Saves
+            opening every file twice in a cold index.
         """
+        if not sniff:
+            known = _SNIFF_NOTHING
         rules = self._rules
         files: list[ScannedFile] = []
         counts: dict[SkipReason, int] = {}

@@ -6,7 +6,13 @@ Contract
 - Only paths the index's policy accepts are reported (``watch_filter``): churn in
   ``.git/``, vendored folders, ignored or secret files never reaches the index. Ignore
   files (``.gitignore``, ``.aiignore``...) are always reported, since a change to one
-  changes the rules (the index then reloads them and refreshes).
+  changes the rules (the index then reloads them and refreshes). So is git's index
+  (``.git/index``; its folder is watched too when it lies outside the root): a
+  checkout or ``git rm --cached`` may change nothing else, yet changes which files
+  are tracked, and tracked files are exempt from gitignore rules. The index then asks
+  git for the tracked set again and re-checks the files whose status flipped, once
+  per batch (watchfiles' batching is the debounce: a checkout's burst of writes to
+  the index arrives as one or a few batches).
 - Events are batched by watchfiles (a batch closes after ``step_ms`` of quiet, or after
   ``debounce_ms`` at most), so a ``git checkout`` touching thousands of files arrives as
   a few batches; each batch is applied with one :meth:`Index.update`, and ``on_change``
@@ -124,7 +130,7 @@ class Watcher:
             # yield_on_timeout: an empty batch every _IDLE_TIMEOUT_MS tells us the watcher
             # is armed (the first yield can only come after it is).
             for changes in watchfiles.watch(
-                self.index.root,
+                *self._watched_folders(),
                 watch_filter=self._accepts,
                 debounce=self._debounce_ms,
                 step=self._step_ms,
@@ -156,10 +162,30 @@ class Watcher:
             except Exception:
                 logger.exception("the index change callback failed")
 
+    def _watched_folders(self) -> list[Path]:
+        """The root, plus the folder of git's index when it lies outside the root (the
+        root is a sub-folder of the repository, or a linked work tree)."""
+        root = self.index.root
+        git_index = self.index.policy.git_index_file()
+        if git_index is None or git_index.parent.is_relative_to(root):
+            return [root]
+        if not git_index.parent.is_dir():
+            return [root]
+        return [root, git_index.parent]
+
     def _accepts(self, change: watchfiles.Change, path: str) -> bool:
-        """``watch_filter``: report only paths the index could hold (or rule files)."""
+        """``watch_filter``: report only paths the index could hold, or rule files.
+
+        Rule files are the ignore files and git's index (``.git/index``: a checkout or
+        ``git rm --cached`` may change only it, and with it which files are tracked,
+        hence exempt from gitignore rules).
+        """
         policy = self.index.policy
         rel = policy.relative(Path(path))
         if rel is None or rel in ("", "."):
-            return False
-        return is_ignore_file(rel) or policy.check_path(rel) is None
+            return policy.is_git_index(path)
+        if is_ignore_file(rel):
+            # Only this root's git index matters (not a nested repository's, nor any
+            # when git is not used).
+            return not rel.endswith(".git/index") or policy.is_git_index(rel)
+        return policy.check_path(rel) is None

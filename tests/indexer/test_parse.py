@@ -187,6 +187,41 @@ def test_query_loads_without_falling_back(language: str) -> None:
     assert query_source(language).isascii()
 
 
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_one_query_keeps_each_patterns_captures_apart(language: str) -> None:
+    # The query file runs as one query whose structure captures are renamed after
+    # their pattern, found without compiling: the split must be tree-sitter's.
+    import re
+
+    import tree_sitter as ts
+
+    import minimax_lsp.indexer.parse as parse
+
+    source = query_source(language)
+    text, count = parse._number_captures(source.encode(), language)
+    grammar = load_grammar(language)
+    assert count == ts.Query(grammar, source).pattern_count
+    renamed = ts.Query(grammar, text.decode())
+    for index in range(count):
+        span = text[renamed.start_byte_for_pattern(index) : renamed.end_byte_for_pattern(index)]
+        names = set(re.findall(rb"@[\w.]+", re.sub(rb";[^\n]*", b"", span)))
+        assert names == {b"@reference"} or all(n.endswith(b"__%d" % index) for n in names)
+
+
+def test_captures_in_strings_and_comments_are_left_alone() -> None:
+    import minimax_lsp.indexer.parse as parse
+
+    query = (
+        b'; "@x" (a)\n((identifier) @_x (#eq? @_x "@foo; \\"q")) ; @y\n(b) @name\n(c) @reference'
+    )
+    text, count = parse._number_captures(query, "test")
+    assert count == 3
+    assert text == (
+        b'; "@x" (a)\n((identifier) @_x__0 (#eq? @_x__0 "@foo; \\"q")) ; @y\n'
+        b"(b) @name__1\n(c) @reference"
+    )
+
+
 def test_broken_query_is_logged_and_falls_back(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -311,6 +346,34 @@ def test_signature_drops_comments_before_the_body() -> None:
     source = b"def f(a,  # first\n      b):  # trailing\n    # inside\n    return a\n"
     (definition,) = extract(source, "python").definitions
     assert definition.signature == "def f(a, b):"
+
+
+def test_each_definition_gets_the_body_of_its_own_match() -> None:
+    # One query run lists each pattern's nodes apart; names and bodies are paired with
+    # the innermost definition holding them. Here the outer method's body starts at
+    # the byte where the nested decorated function starts (same pattern).
+    source = (
+        b"class Test:\n"
+        b"    @patch('x')\n"
+        b"    def test_it(self, mocked):\n"
+        b"        @never_cache\n"
+        b"        def a_view(request):\n"
+        b"            return 1\n"
+        b"        return a_view\n"
+    )
+    signatures = {d.name: d.signature for d in extract(source, "python").definitions}
+    assert signatures == {
+        "Test": "class Test:",
+        "test_it": "@patch('x') def test_it(self, mocked):",
+        "a_view": "@never_cache def a_view(request):",
+    }
+    # Several matches sharing one definition node, a name and a body each.
+    source = b"var first = function (a) { return a }, second = (b) => { return b };\n"
+    signatures = {d.name: d.signature for d in extract(source, "javascript").definitions}
+    assert signatures == {
+        "first": "var first = function (a)",
+        "second": "var first = function (a) { return a }, second = (b) =>",
+    }
 
 
 def test_references_exclude_definition_sites_and_are_deduplicated() -> None:

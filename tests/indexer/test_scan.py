@@ -432,6 +432,19 @@ def test_known_unchanged_files_are_not_sniffed_again(
     assert paths(scan(tmp_path, options)) == []  # without `known`, everything is sniffed
 
 
+def test_sniff_false_leaves_the_content_rules_to_the_caller(tmp_path: Path) -> None:
+    write(tmp_path, "data.txt", "binary\x00\n")
+    write(tmp_path, "key.txt", "-----BEGIN EC PRIVATE KEY-----\nMHc=\n")
+    write(tmp_path, ".env", "KEY=1\n")
+    write(tmp_path, "big.txt", "x" * 2000)
+    unsniffed = PathPolicy(tmp_path, WALK).scan(sniff=False)
+    # Name and size rules still apply; the minified-looking big.txt is not sniffed either.
+    assert paths(unsniffed) == ["big.txt", "data.txt", "key.txt"]
+    assert unsniffed.skipped == {"secret": 1}
+    big = ScanOptions(max_file_bytes=1000, use_git=False)
+    assert PathPolicy(tmp_path, big).scan(sniff=False).skipped == {"secret": 1, "too-large": 1}
+
+
 @pytest.mark.parametrize("pattern", GENERATED_NAMES)
 def test_generated_by_name(tmp_path: Path, pattern: str) -> None:
     example = "pkg/" + example_for(pattern)

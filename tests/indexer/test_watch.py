@@ -14,6 +14,7 @@ from minimax_lsp.indexer.index import Index
 from minimax_lsp.indexer.records import FileSymbols
 from minimax_lsp.indexer.scan import ScanOptions
 from minimax_lsp.indexer.watch import Watcher
+from tests.indexer.test_scan import git, git_env  # noqa: F401 - git_env is a fixture
 
 OPTIONS = ScanOptions(use_git=False)
 
@@ -203,3 +204,34 @@ def test_events_outside_indexable_files_are_filtered(idx: Index, ws: Path) -> No
     assert not accepts(Change.added, str(ws.parent / "elsewhere.py"))
     assert not accepts(Change.modified, str(ws))
     assert os.path.isdir(ws)
+
+
+@pytest.mark.usefixtures("git_env")
+def test_git_index_outside_the_root_is_watched(tmp_path: Path) -> None:
+    # The root is a sub-folder of the repository: .git/index is outside what the root
+    # watch sees, and `git rm --cached` changes nothing else.
+    repo = tmp_path / "repo"
+    _write(repo, ".gitignore", "local_*.py\n")
+    _write(repo, "pkg/a.py", "def a():\n    return 1\n")
+    _write(repo, "pkg/local_forced.py", "def forced():\n    return 2\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "add", "-f", "pkg/local_forced.py")
+    with Index(repo / "pkg", cache_dir=tmp_path / "cache", workers=1) as index:
+        w = Watcher(index, debounce_ms=400, step_ms=30)
+        accepts = w._accepts
+        from watchfiles import Change
+
+        assert accepts(Change.modified, str(repo / ".git" / "index"))
+        assert not accepts(Change.modified, str(repo / ".git" / "index.lock"))
+        assert not accepts(Change.modified, str(repo / "pkg" / "sub" / ".git" / "index"))
+        w.start()
+        try:
+            index.refresh()
+            assert index.paths() == ["a.py", "local_forced.py"]
+            git(repo, "rm", "-q", "--cached", "pkg/local_forced.py")
+            assert _wait_for(lambda: index.paths() == ["a.py"])
+            git(repo, "add", "-f", "pkg/local_forced.py")
+            assert _wait_for(lambda: index.paths() == ["a.py", "local_forced.py"])
+        finally:
+            w.stop()

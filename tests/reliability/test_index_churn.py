@@ -7,7 +7,10 @@ symlink loop, a folder renamed and one deleted, a workspace folder deleted from 
 while a prober measures ``minimax.status`` / ``minimax.showContext`` latency. The
 server's index must converge to a fresh index of the final tree, entry by entry.
 
-``test_tracked_set_follows_git`` is a bug the churn exposed (strict xfail).
+``test_tracked_set_follows_git`` is a bug the churn exposed (fixed): git's tracked set
+was cached until the rules were reloaded, and a checkout or ``git rm --cached`` that
+changes only ``.git/index`` never reloaded it. The watcher now reports ``.git/index``
+and the index re-asks git for the tracked set.
 """
 
 from __future__ import annotations
@@ -51,13 +54,6 @@ def _settle(index: Index, watcher: Watcher, seconds: float = 4.0) -> None:
     time.sleep(0.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PathPolicy caches git's tracked set until reload(), and the watcher never "
-    "reloads it when only .git/index changes: after a checkout that brings a "
-    "force-added (tracked but .gitignore'd) file it stays unindexed, and after "
-    "`git rm --cached` of one it stays indexed, git-ignored, and sendable",
-)
 def test_tracked_set_follows_git(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()

@@ -419,10 +419,12 @@ async def test_indexing_run_overlays_and_file_changes(tmp_path: Path) -> None:
     workspaces.clear_overlay(location)
     await asyncio.wait_for(workspaces.flush(), 10)
     assert index.read_text("pkg/a.py") == "def saved():\n    pass\n"
-    # File changes reported by the client: .git churn is dropped, real files applied.
+    # File changes reported by the client: .git churn is dropped, real files applied;
+    # git's index is kept (it decides which files are tracked, hence indexed).
     (root / "pkg/c.py").write_text("def gamma():\n    pass\n")
-    kept = workspaces.changed_paths([root / ".git/index", root / "pkg/c.py"])
-    assert kept == 1
+    churn = [root / ".git/objects/ab/cdef0123", root / ".git/logs/HEAD"]
+    kept = workspaces.changed_paths([*churn, root / ".git/index", root / "pkg/c.py"])
+    assert kept == 2
     await asyncio.wait_for(workspaces.flush(), 10)
     assert index.get("pkg/c.py") is not None
     await workspaces.close()
