@@ -601,9 +601,16 @@ class Workspaces:
             outcome = "Indexing cancelled"
             raise
         except Exception as exc:
-            _log.exception("indexing %s failed", workspace.root)
+            reason = f"{type(exc).__name__}: {exc}"
+            if not workspace.root.is_dir():
+                # A folder that is gone or was never a folder is the client's (or the
+                # user's) doing, not a bug: one line, again only if the reason changes.
+                if workspace.error != reason:
+                    _log.warning("cannot index %s: %s", workspace.root, reason)
+            else:
+                _log.exception("indexing %s failed", workspace.root)
             workspace.state = "error"
-            workspace.error = f"{type(exc).__name__}: {exc}"
+            workspace.error = reason
         finally:
             workspace.running = False
             progress.end(outcome)

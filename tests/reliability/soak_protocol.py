@@ -541,8 +541,8 @@ class Soak:
     def _huge_document(self) -> dict[str, Any]:
         """A 10 MB buffer opened, replaced and closed; the server must keep answering.
 
-        (Requests *on* the huge document are exercised by a dedicated, xfail test: today
-        they take minutes, see docs/reliability.md.)
+        (Requests *on* an over-limit buffer are exercised by the dedicated
+        ``test_oversized_buffer_keeps_the_server_responsive``.)
         """
         assert self.server is not None
         text = "value = 1\n" * (HUGE_BYTES // 10)

@@ -4,9 +4,9 @@
 thousand generated and hand-written messages; it asserts the invariants (no crash, no
 hang, every parseable request answered with a well-formed response, stdout clean, the
 server still serves a normal request). Every bug the fuzzer found has its own small,
-deterministic test below, marked ``xfail(strict=True)`` until it is fixed, so CI stays
-green and the bug stays visible; the run's summary (counts, codes, logged tracebacks)
-is printed and kept in the test report.
+deterministic test below (a new one is marked ``xfail(strict=True)`` until it is fixed,
+so CI stays green and the bug stays visible; all found so far are fixed). The run's
+summary (counts, codes, logged tracebacks) is printed and kept in the test report.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.reliability.rpc import RawServer, frame, initialize, wait_ready
 from tests.reliability.soak_protocol import CI_CASES, run_soak
 
 #: -32603 answers the run may give today, each covered by an xfail test below (none
-#: left). Any other internal error is an unhandled exception the fuzzer found: the run
+#: now). Any other internal error is an unhandled exception the fuzzer found: the run
 #: fails on it.
 KNOWN_INTERNAL_ERRORS: Final[tuple[re.Pattern[str], ...]] = ()
 

@@ -453,6 +453,26 @@ async def test_removing_a_folder_cancels_its_run(tmp_path: Path) -> None:
     await tasks.cancel_all()
 
 
+async def test_a_missing_folder_is_one_warning_not_a_traceback_per_run(
+    tmp_path: Path, caplog: Any
+) -> None:
+    gone = tmp_path / "gone"
+    tasks, sink = TaskSet(), Sink()
+    workspaces = make_workspaces(tmp_path, tasks, sink)
+    workspace = workspaces.add(Folder(gone.as_uri(), gone, "gone"))
+    caplog.set_level(logging.DEBUG, logger="minimax_lsp")
+    for _ in range(3):  # e.g. three settings changes, each starting a run
+        assert workspaces.start(workspace)
+        assert workspace.run is not None
+        await asyncio.wait_for(asyncio.shield(workspace.run), 20)
+        assert workspace.state == "error" and workspace.error
+    records = [r for r in caplog.records if str(gone) in r.getMessage()]
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert records[0].exc_info is None
+    await workspaces.close()
+    await tasks.cancel_all()
+
+
 async def test_a_settings_change_during_a_run_queues_another_run(tmp_path: Path) -> None:
     root = _tree(tmp_path / "ws", {f"m{i}.py": f"X{i} = {i}\n" for i in range(50)})
     tasks, sink = TaskSet(), Sink()
