@@ -55,7 +55,7 @@ removes only a request's own entry when it answers; the futures of notifications
 each step of its generator built-ins (every ``didChange``) stayed forever (~2 KB per
 keystroke). Each entry is now dropped as soon as its future is done.
 
-The overrides replace private methods of pygls 2.1.1 (``pygls>=2.1,<3``);
+The overrides replace private methods of pygls 2.1.1 (hence ``pygls>=2.1,<2.2``);
 ``tests/e2e/test_protocol_rules.py`` and ``tests/reliability`` check each rule.
 """
 
