@@ -31,15 +31,14 @@ from pygls.exceptions import (
     FeatureRequestError,
     JsonRpcException,
     JsonRpcInternalError,
-    JsonRpcInvalidParams,
 )
 from pygls.lsp.server import LanguageServer
 
 from minimax_lsp import __version__
-from minimax_lsp.server.model import ModelError
 from minimax_lsp.server.notify import LogSetup, SecretScrubber
 from minimax_lsp.server.protocol import MiniMaxProtocol
-from minimax_lsp.server.session import CommandError, DocumentDenied, Session
+from minimax_lsp.server.request_errors import stated_failure
+from minimax_lsp.server.session import Session
 
 __all__ = ["FEATURES", "CommandHandler", "MiniMaxLanguageServer", "create_server"]
 
@@ -59,9 +58,6 @@ FEATURES: Final[tuple[str, ...]] = (
 #: ``async def handler(session, args) -> JSON-able result``; ``args`` are the command's
 #: arguments as sent (pygls passes them spread; they arrive here as one tuple).
 CommandHandler = Callable[[Session, tuple[Any, ...]], Awaitable[Any]]
-
-#: JSON-RPC code for "the request failed" (LSP ``RequestFailed``).
-_REQUEST_FAILED: Final = -32803
 
 
 class MiniMaxLanguageServer(LanguageServer):
@@ -147,14 +143,10 @@ async def _run_command(
         raise
     except JsonRpcException:
         raise
-    except CommandError as exc:
-        raise JsonRpcInvalidParams(message=f"{name}: {exc}") from None
-    except DocumentDenied as exc:
-        raise JsonRpcException(message=str(exc), code=_REQUEST_FAILED) from None
-    except ModelError as exc:
-        session.report_model_error(exc)
-        raise JsonRpcException(message=f"{name}: {exc}", code=_REQUEST_FAILED) from None
     except Exception as exc:
+        error = stated_failure(session, name, exc)
+        if error is not None:
+            raise error from None
         _log.exception("command %s failed", name)
         message = session.scrubber.scrub(f"{name} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(message=message) from None

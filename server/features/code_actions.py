@@ -35,7 +35,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from minimax_lsp.server.features.edits import (
     STALE,
@@ -48,6 +47,7 @@ from minimax_lsp.server.features.edits import (
 )
 from minimax_lsp.server.model import ModelError
 from minimax_lsp.server.prompts.edit import sibling_test_path
+from minimax_lsp.server.request_errors import stated_failure
 from minimax_lsp.server.session import CommandError, DocumentDenied, Session
 
 if TYPE_CHECKING:
@@ -97,7 +97,6 @@ TITLES: Final[Mapping[ActionKind, str]] = {
     "docstring": "MiniMax: Add docstring",
     "tests": "MiniMax: Write tests",
 }
-_REQUEST_FAILED: Final = -32803
 
 
 # --------------------------------------------------------------------------- listing
@@ -214,13 +213,13 @@ async def resolve_action(session: Session, action: types.CodeAction) -> types.Co
         outcome = await compute_edit(session, target)
     except asyncio.CancelledError:
         raise
-    except CommandError as exc:
-        raise JsonRpcInvalidParams(message=f"codeAction/resolve: {exc}") from None
-    except DocumentDenied as exc:
-        raise JsonRpcException(message=str(exc), code=_REQUEST_FAILED) from None
-    except ModelError as exc:
-        session.report_model_error(exc)
-        raise JsonRpcException(message=f"{action.title}: {exc}", code=_REQUEST_FAILED) from None
+    except (CommandError, DocumentDenied, ModelError) as exc:
+        # Bad data is named after the request, a model failure after the action.
+        label = "codeAction/resolve" if isinstance(exc, CommandError) else action.title
+        error = stated_failure(session, label, exc)
+        if error is None:  # cannot happen for these types; never hide the exception
+            raise
+        raise error from None
     if outcome.edit is None:
         report_not_applied(session, outcome.reason or STALE)
         return action
