@@ -91,13 +91,15 @@ pairs each name with the first of its bodies that follows the name.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import tree_sitter as ts
 
@@ -221,6 +223,34 @@ class _Timeout(Exception):
     """The parse overran its time budget."""
 
 
+# `Py_DecRef` of the running interpreter, holding the GIL (see `_drop_leaked_references`).
+_PY_DECREF: Final = (
+    ctypes.PYFUNCTYPE(None, ctypes.py_object)(("Py_DecRef", ctypes.pythonapi))
+    if sys.implementation.name == "cpython"
+    else None
+)
+
+
+def _drop_leaked_references(handed: list[bytes]) -> None:
+    """Give back the references the binding kept to the chunks ``read`` returned.
+
+    py-tree-sitter 0.26.1's read wrapper (``parser_read_wrapper``) takes a buffer of
+    each object the read callable returns but never releases the call's own reference,
+    so every chunk (the whole source, first) stayed alive forever: a server leaked the
+    buffer on every overlay re-index (~1 MiB per 1,000 keystrokes in the soak). Each
+    chunk here is a fresh ``bytes`` of two bytes or more that only ``handed`` and the
+    binding ever referenced, so any reference beyond ours is the binding's leak; it is
+    dropped exactly that many times. A binding without the leak leaves nothing to drop.
+    """
+    while handed:
+        chunk = handed.pop()
+        # Ours: the local `chunk` and getrefcount's own argument.
+        leaked = sys.getrefcount(chunk) - 2
+        if _PY_DECREF is not None:
+            for _ in range(leaked):
+                _PY_DECREF(chunk)
+
+
 class Extractor:
     """Extracts `FileSymbols`; one instance may be shared by any number of threads.
 
@@ -317,10 +347,21 @@ class Extractor:
         # parse into a timeout (the parse holds the GIL and runs in this thread).
         deadline = time.thread_time() + budget
 
+        handed: list[bytes] = []
+        parsing = True
+
         def read(offset: int, _point: ts.Point) -> bytes:
-            # Slicing from 0 returns `source` itself (no copy); tree-sitter asks again
-            # only at the end of the text, where the slices are short.
-            return source[offset:]
+            # tree-sitter asks again only at the end of the text, where slices are short.
+            # The tree keeps this callable for node text (bytes only: a memoryview
+            # crashes it), which releases what it reads: after the parse, and for an
+            # empty or one-byte tail (CPython's shared singletons), nothing is tracked.
+            if not parsing or len(source) - offset < 2:
+                return source[offset:]
+            # During the parse a fresh copy (slicing from 0 would return `source`
+            # itself), which only `handed` and the binding ever reference.
+            chunk = bytes(memoryview(source)[offset:])
+            handed.append(chunk)
+            return chunk
 
         calls = 0
 
@@ -342,6 +383,9 @@ class Extractor:
         except BaseException:
             parser.reset()
             raise
+        finally:
+            parsing = False
+            _drop_leaked_references(handed)
 
 
 def _compile(language: str) -> _Queries:
