@@ -29,6 +29,8 @@ __all__ = ["SpendCaps", "SpendGuard", "SpendLimitReached"]
 
 _MINUTE = 60.0
 _DAY = 86_400.0
+#: Token records closer than this share one entry of the daily window.
+_BUCKET = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +142,21 @@ class SpendGuard:
             self._automatic.append(now)
 
     def record(self, tokens: int) -> None:
-        """Count a finished call's tokens against the daily cap."""
+        """Count a finished call's tokens against the daily cap.
+
+        Calls within `_BUCKET` seconds of the newest entry join it, so the window holds
+        at most ~1,440 entries a day however fast the user types (one per call was a
+        tuple per keystroke for 24 h). A bucket expires with its first call: tokens
+        leave the window up to `_BUCKET` seconds early, a negligible slack on a day.
+        """
         if tokens <= 0:
             return
-        self._tokens.append((self._clock(), tokens))
+        now = self._clock()
+        if self._tokens and now - self._tokens[-1][0] < _BUCKET:
+            started, sum_ = self._tokens[-1]
+            self._tokens[-1] = (started, sum_ + tokens)
+        else:
+            self._tokens.append((now, tokens))
         self._token_sum += tokens
 
     def _prune(self, now: float) -> None:

@@ -55,6 +55,21 @@ def test_daily_token_cap_blocks_everyone() -> None:
     guard.admit("automatic", estimated_tokens=10)
 
 
+def test_daily_window_keeps_one_entry_per_minute_of_calls() -> None:
+    clock = Clock()
+    guard = SpendGuard(SpendCaps(tokens_per_day=10**9), clock=clock)
+    for _ in range(3_600):  # a call every second for an hour
+        guard.record(10)
+        clock.now += 1
+    assert guard.tokens_last_day() == 36_000
+    assert len(guard._tokens) == 60  # not 3,600
+    # A bucket leaves the window with its first call, a day later.
+    clock.now = 1000.0 + 86_400
+    assert guard.tokens_last_day() == 36_000 - 600
+    clock.now = 1000.0 + 86_400 + 3_600
+    assert guard.tokens_last_day() == 0
+
+
 def test_caps_validation() -> None:
     with pytest.raises(ValueError, match="tokens_per_day"):
         SpendCaps(tokens_per_day=-1)
