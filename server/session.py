@@ -58,6 +58,7 @@ from lsprotocol import types
 
 from minimax_lsp.indexer.context import ContextDenied, ContextRequest, Manifest, Task
 from minimax_lsp.indexer.scan import ScanOptions, SkipReason
+from minimax_lsp.indexer.store import default_cache_dir
 from minimax_lsp.indexer.tokens import TokenCounter
 from minimax_lsp.server.model import (
     AuthError,
@@ -295,6 +296,8 @@ class Session:
         self.exit_code: int | None = None
         #: Set by `exit` (any thread may wait on it: the CLI's exit watchdog does).
         self.exited = threading.Event()
+        #: Where answers opened as documents go (`minimax_lsp.server.answers`).
+        self.answers_dir = (cache_dir or default_cache_dir()) / "answers"
         self.workspaces = Workspaces(
             tasks=self.tasks,
             sink=_Sink(self),

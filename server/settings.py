@@ -182,6 +182,12 @@ class Settings:
     requestTimeoutSeconds: float = _f(
         120.0, "Read timeout for a model response (seconds).", minimum=1
     )
+    answersInDocument: bool = _f(
+        False,
+        "Also open each explain and chat answer as a Markdown document "
+        "(window/showDocument), for editors without the MiniMax plugin, which do not "
+        "display command results (Helix, Zed, Sublime Text, Kakoune, lsp-mode).",
+    )
     showNotifications: Notifications = _f(
         "onError", "Pop-up messages: never, only for persistent errors, or also for info."
     )

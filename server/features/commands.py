@@ -42,6 +42,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from minimax_lsp.indexer.context import ContextRequest, Manifest
+from minimax_lsp.server.answers import show_answer
 from minimax_lsp.server.conversations import ConversationStore, valid_conversation_id
 from minimax_lsp.server.features.edits import (
     STALE,
@@ -180,7 +181,27 @@ async def explain(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
             budget=session.budget_for("explain"),
         )
     session.report_model_ok()
-    return _result(answer, request_id)
+    title = f"MiniMax: Explain {_where(snapshot, selection)}"
+    return await _shown(session, "explain", title, _result(answer, request_id))
+
+
+def _where(snapshot: DocumentSnapshot, selection: tuple[int, int] | None) -> str:
+    name = snapshot.rel or (snapshot.path.name if snapshot.path else snapshot.uri)
+    return f"{name}:{selection[0]}-{selection[1]}" if selection else name
+
+
+async def _shown(
+    session: Session, kind: str, title: str, result: dict[str, object]
+) -> dict[str, object]:
+    """``result``, plus ``document`` when the answer was also opened as a document."""
+    uri = await show_answer(
+        session,
+        kind=kind,
+        request_id=str(result["requestId"]),
+        title=title,
+        markdown=str(result["markdown"]),
+    )
+    return {**result, "document": uri} if uri else result
 
 
 def _result(answer: StreamedAnswer, request_id: str) -> dict[str, object]:
@@ -239,7 +260,9 @@ class Chat:
             )
         session.report_model_ok()
         self.store.append(conversation, Message.user(prompt), answer.result.assistant_message())
-        return {**_result(answer, request_id), "conversationId": conversation}
+        title = f"MiniMax: {prompt.splitlines()[0][:80]}"
+        result = {**_result(answer, request_id), "conversationId": conversation}
+        return await _shown(session, "chat", title, result)
 
 
 def _chat_budget(session: Session, prompt: str, history: tuple[Message, ...]) -> int:
