@@ -44,13 +44,18 @@ from pygls.exceptions import JsonRpcException
 from minimax_lsp.indexer.context import ContextRequest, Manifest
 from minimax_lsp.server.answers import show_answer
 from minimax_lsp.server.conversations import ConversationStore, valid_conversation_id
+from minimax_lsp.server.features.arguments import (
+    command_options,
+    parse_range,
+    text_argument,
+    uri_argument,
+)
 from minimax_lsp.server.features.edits import (
     STALE,
     EditFacts,
     compute_edit,
     enclosing_definition,
     lsp_lines,
-    parse_range,
     report_not_applied,
     selected_lines,
     target_from_json,
@@ -92,30 +97,6 @@ def setup(server: MiniMaxLanguageServer) -> None:
 
 
 # --------------------------------------------------------------------------- arguments
-
-
-def _options(args: tuple[Any, ...]) -> Mapping[str, Any]:
-    if len(args) != 1 or not isinstance(args[0], Mapping):
-        raise CommandError("expected one object argument")
-    return cast(Mapping[str, Any], args[0])
-
-
-def _uri(options: Mapping[str, Any], *, required: bool) -> str | None:
-    uri = options.get("uri")
-    if uri is None and not required:
-        return None
-    if not isinstance(uri, str) or not uri:
-        raise CommandError("`uri` must be a document URI string")
-    return uri
-
-
-def _text(options: Mapping[str, Any], name: str) -> str:
-    value = options.get(name, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise CommandError(f"`{name}` must be a string")
-    return value
 
 
 def _request_id(options: Mapping[str, Any]) -> str:
@@ -160,11 +141,11 @@ def _current_path(snapshot: DocumentSnapshot, manifest: Manifest) -> str:
 
 async def explain(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
     """``minimax.explain``: explain the selected code, streamed."""
-    options = _options(args)
-    uri = cast(str, _uri(options, required=True))
+    options = command_options(args)
+    uri = cast(str, uri_argument(options, required=True))
     raw_range = options.get("range")
     rng = parse_range(raw_range) if raw_range is not None else None
-    question = _text(options, "question")
+    question = text_argument(options, "question")
     request_id = _request_id(options)
     snapshot = session.snapshot(uri)
     selection = await _selection(session, snapshot, rng)
@@ -229,11 +210,11 @@ class Chat:
         self.store = store
 
     async def __call__(self, session: Session, args: tuple[Any, ...]) -> dict[str, object]:
-        options = _options(args)
-        prompt = _text(options, "prompt").strip()
+        options = command_options(args)
+        prompt = text_argument(options, "prompt").strip()
         if not prompt:
             raise CommandError("`prompt` must be a non-empty string")
-        uri = _uri(options, required=False)
+        uri = uri_argument(options, required=False)
         raw_range = options.get("range")
         rng = parse_range(raw_range) if raw_range is not None else None
         conversation = options.get("conversationId")
@@ -359,7 +340,7 @@ async def _workspace_manifest(session: Session, query: str, budget: int) -> Mani
 
 async def refactor(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
     """``minimax.refactor``: compute an edit and apply it with ``workspace/applyEdit``."""
-    options = _options(args)
+    options = command_options(args)
     target = target_from_json(options, default_kind="refactor")
     request_id = _request_id(options)
     facts = EditFacts.from_capabilities(session.server.client_capabilities)

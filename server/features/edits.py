@@ -30,9 +30,8 @@ LSP adapters do (``codeAction/resolve`` returns it, ``minimax.refactor`` sends i
    ``ignoreIfExists`` + an insert), never outside the document's workspace folder.
 
 Input checks: every malformed field of a target is a `CommandError` naming it (answered
-as JSON-RPC *invalid params*); positions must be LSP ``uinteger``s (0 to 2**31 - 1, a
-real ``int``: not a bool), versions LSP ``integer``s. Open buffers are found by
-`Session.open_document`, whatever the spelling of their URI.
+as JSON-RPC *invalid params*; the field rules are `minimax_lsp.server.features.arguments`).
+Open buffers are found by `Session.open_document`, whatever the spelling of their URI.
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ from lsprotocol import types
 
 from minimax_lsp.indexer.languages import language_for_path
 from minimax_lsp.indexer.parse import extract
+from minimax_lsp.server.features.arguments import document_version, parse_range, plain
 from minimax_lsp.server.model import ContextOverflow, ModelResult, estimate_tokens
 from minimax_lsp.server.prompts.chat import overflow_budget
 from minimax_lsp.server.prompts.edit import (
@@ -74,7 +74,6 @@ __all__ = [
     "compute_edit",
     "enclosing_definition",
     "lsp_lines",
-    "parse_range",
     "range_json",
     "report_not_applied",
     "selected_lines",
@@ -97,10 +96,6 @@ _BLOCK_KINDS: Final = frozenset({"function", "method", "class", "interface", "st
 _OUTPUT_SHARE: Final = 0.75
 _SEVERITIES: Final[Mapping[int, str]] = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 _BREAK = re.compile(r"\r\n|\r|\n")
-#: LSP's ``uinteger`` (positions) and ``integer`` (versions) bounds; lsprotocol's
-#: validators reject anything else with a ValueError, which would be an internal error.
-_UINTEGER_MAX: Final = 2**31 - 1
-_INTEGER_MIN: Final = -(2**31)
 
 STALE: Final = "MiniMax: the document changed while the model answered; the edit was not applied."
 STALE_BEFORE: Final = (
@@ -211,56 +206,6 @@ def _diagnostic_json(diagnostic: types.Diagnostic) -> dict[str, object]:
     return data
 
 
-def _plain(value: object) -> object:
-    """pygls may hand custom JSON over as namedtuples: back to plain values."""
-    as_dict = getattr(value, "_asdict", None)
-    if callable(as_dict):
-        return {k: _plain(v) for k, v in as_dict().items()}
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _int(value: object, name: str) -> int:
-    """An LSP ``uinteger`` (a line or character): 0 to 2**31 - 1, a real int."""
-    # `type() is int`: True is not a line number (bool subclasses int).
-    if type(value) is not int or not 0 <= value <= _UINTEGER_MAX:
-        raise CommandError(f"`{name}` must be an integer from 0 to {_UINTEGER_MAX}")
-    return value
-
-
-def _version(value: object) -> int | None:
-    """A document version: absent/null, else an LSP ``integer``."""
-    if value is None:
-        return None
-    if type(value) is not int or not _INTEGER_MIN <= value <= _UINTEGER_MAX:
-        raise CommandError(f"`version` must be an integer from {_INTEGER_MIN} to {_UINTEGER_MAX}")
-    return value
-
-
-def _position(value: object, name: str) -> types.Position:
-    if not isinstance(value, Mapping):
-        raise CommandError(f"`{name}` must be an object {{line, character}}")
-    return types.Position(
-        line=_int(value.get("line"), f"{name}.line"),
-        character=_int(value.get("character"), f"{name}.character"),
-    )
-
-
-def parse_range(value: object, name: str = "range") -> types.Range:
-    """An LSP range from JSON; `CommandError` naming the field when malformed."""
-    value = _plain(value)
-    if not isinstance(value, Mapping):
-        raise CommandError(f"`{name}` must be an object {{start, end}}")
-    start = _position(value.get("start"), f"{name}.start")
-    end = _position(value.get("end"), f"{name}.end")
-    if (end.line, end.character) < (start.line, start.character):
-        raise CommandError(f"`{name}` ends before it starts")
-    return types.Range(start=start, end=end)
-
-
 def _parse_diagnostic(value: object, index: int) -> types.Diagnostic:
     name = f"diagnostics[{index}]"
     if not isinstance(value, Mapping) or not isinstance(value.get("message"), str):
@@ -286,7 +231,7 @@ def target_from_json(value: object, *, default_kind: EditKind | None = None) -> 
     CommandError
         A missing or malformed field (the message names it).
     """
-    data = _plain(value)
+    data = plain(value)
     if not isinstance(data, Mapping):
         raise CommandError("expected one object argument")
     uri = data.get("uri")
@@ -295,7 +240,7 @@ def target_from_json(value: object, *, default_kind: EditKind | None = None) -> 
     kind = data.get("kind", default_kind)
     if kind not in ("refactor", "fix", "docstring", "tests"):
         raise CommandError("`kind` must be one of refactor, fix, docstring, tests")
-    version = _version(data.get("version"))
+    version = document_version(data.get("version"))
     instruction = data.get("instruction", "")
     if not isinstance(instruction, str):
         raise CommandError("`instruction` must be a string")

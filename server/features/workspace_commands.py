@@ -26,10 +26,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from lsprotocol import types
-
 from minimax_lsp import __version__
 from minimax_lsp.indexer.context import Task
+from minimax_lsp.server.features.arguments import command_options, parse_position, uri_argument
 from minimax_lsp.server.session import CommandError, DocumentDenied, Session
 from minimax_lsp.server.status import usage_json
 
@@ -46,8 +45,6 @@ _TASKS: Final[Mapping[str, Task]] = {
     "refactor": "refactor",
     "chat": "chat",
 }
-#: The largest LSP ``uinteger`` (a position's line and character are ``uinteger``).
-_UINTEGER_MAX: Final = 2**31 - 1
 
 
 def setup(server: MiniMaxLanguageServer) -> None:
@@ -57,29 +54,9 @@ def setup(server: MiniMaxLanguageServer) -> None:
     server.register_command("minimax.showContext", show_context)
 
 
-def _options(args: tuple[Any, ...], *, required: bool) -> Mapping[str, Any]:
-    """The single object argument of a command (``[]`` means ``{}`` when optional)."""
-    if not args:
-        if required:
-            raise CommandError("expected one object argument")
-        return {}
-    if len(args) > 1 or not isinstance(args[0], Mapping):
-        raise CommandError("expected one object argument")
-    return cast(Mapping[str, Any], args[0])
-
-
-def _uri(options: Mapping[str, Any], *, required: bool) -> str | None:
-    uri = options.get("uri")
-    if uri is None and not required:
-        return None
-    if not isinstance(uri, str) or not uri:
-        raise CommandError("`uri` must be a document URI string")
-    return uri
-
-
 async def status(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
     """``minimax.status``: index, model, usage and spend state."""
-    uri = _uri(_options(args, required=False), required=False)
+    uri = uri_argument(command_options(args, required=False), required=False)
     settings = session.settings
     overall = session.current_status()
     workspaces = session.workspaces.all
@@ -116,7 +93,7 @@ async def status(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
 
 async def reindex(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
     """``minimax.reindex``: refresh every folder (or one) in the background."""
-    uri = _uri(_options(args, required=False), required=False)
+    uri = uri_argument(command_options(args, required=False), required=False)
     if uri is not None:
         workspace = session.workspaces.get(uri)
         if workspace is None:
@@ -134,9 +111,9 @@ async def reindex(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
 
 async def show_context(session: Session, args: tuple[Any, ...]) -> dict[str, object]:
     """``minimax.showContext``: what a request at a position would send to the model."""
-    options = _options(args, required=True)
-    uri = cast(str, _uri(options, required=True))
-    position = _position(options.get("position"))
+    options = command_options(args, required=True)
+    uri = cast(str, uri_argument(options, required=True))
+    position = parse_position(options.get("position"))
     task = _TASKS.get(options.get("task") or "complete")
     if task is None:
         raise CommandError(f"`task` must be one of {', '.join(sorted(_TASKS))}")
@@ -163,26 +140,6 @@ async def show_context(session: Session, args: tuple[Any, ...]) -> dict[str, obj
     result["workspace"] = str(snapshot.workspace.root) if snapshot.workspace else None
     result["indexVersion"] = manifest.index_version
     return result
-
-
-def _position(value: object) -> types.Position:
-    """An LSP position from command arguments.
-
-    Both numbers must be LSP ``uinteger`` values (``0 <= n <= 2**31 - 1``, booleans
-    refused), else `CommandError` (invalid params): lsprotocol's own check would raise
-    a plain ``ValueError``, which becomes an internal error.
-    """
-    if not isinstance(value, Mapping):
-        raise CommandError("`position` must be an object {line, character}")
-    line, character = value.get("line"), value.get("character")
-    for name, number in (("line", line), ("character", character)):
-        if (
-            not isinstance(number, int)
-            or isinstance(number, bool)
-            or not 0 <= number <= _UINTEGER_MAX
-        ):
-            raise CommandError(f"`position.{name}` must be an integer from 0 to {_UINTEGER_MAX}")
-    return types.Position(line=cast(int, line), character=cast(int, character))
 
 
 def _text_of(session: Session, uri: str) -> str | None:

@@ -21,7 +21,7 @@ import pytest
 
 from minimax_lsp.indexer.scan import SkipReason
 from minimax_lsp.server.app import MiniMaxLanguageServer
-from minimax_lsp.server.features.workspace_commands import _position
+from minimax_lsp.server.features.arguments import parse_position
 from minimax_lsp.server.model.client import encode_body
 from minimax_lsp.server.session import CommandError, document_key, read_file_text
 from minimax_lsp.server.workspaces import Folder
@@ -114,11 +114,11 @@ def test_body_encoding_survives_lone_surrogates() -> None:
 )
 def test_out_of_range_positions_are_bad_arguments(position: object) -> None:
     with pytest.raises(CommandError, match="position"):
-        _position(position)
+        parse_position(position)
 
 
 def test_the_largest_lsp_position_is_accepted() -> None:
-    top = _position({"line": 2**31 - 1, "character": 2**31 - 1})
+    top = parse_position({"line": 2**31 - 1, "character": 2**31 - 1})
     assert (top.line, top.character) == (2**31 - 1, 2**31 - 1)
 
 
