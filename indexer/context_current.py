@@ -16,9 +16,7 @@ Contract
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ from minimax_lsp.indexer import parse
 from minimax_lsp.indexer.context_blocks import TokenBlocks
 from minimax_lsp.indexer.context_records import ContextDenied, ContextRequest
 from minimax_lsp.indexer.context_workspace import WorkspaceCache, join_module, text_digest
-from minimax_lsp.indexer.index import Index
+from minimax_lsp.indexer.index import Index, read_regular
 from minimax_lsp.indexer.languages import language_for_path
 from minimax_lsp.indexer.outline import SourceText
 from minimax_lsp.indexer.rank import ImportBinding, import_bindings
@@ -411,28 +409,11 @@ class LiveTexts:
         verdict = self.index.policy.check_file(rel)
         if isinstance(verdict, SkipReason):
             raise ContextDenied(rel, verdict.value)
-        limit = self.index.options.max_file_bytes
-        path = Path(self.index.root, rel)
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        except FileNotFoundError:
+        data = read_regular(Path(self.index.root, rel), self.index.options.max_file_bytes)
+        if data is None:
             return ""  # a buffer never saved: nothing on disk yet
-        except OSError as exc:
-            raise ContextDenied(rel, SkipReason.UNREADABLE.value) from exc
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise ContextDenied(rel, SkipReason.UNREADABLE.value)
-            if info.st_size > limit:
-                raise ContextDenied(rel, SkipReason.TOO_LARGE.value)
-            # Never more than the file holds (plus one byte, to see it grew past the
-            # limit): a huge limit must not become a huge allocation.
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                data = handle.read(min(limit, info.st_size) + 1)
-        finally:
-            os.close(fd)
-        if len(data) > limit:
-            raise ContextDenied(rel, SkipReason.TOO_LARGE.value)
+        if isinstance(data, str):  # too large, or not a readable regular file
+            raise ContextDenied(rel, data)
         return data.decode("utf-8", "replace")
 
 

@@ -192,21 +192,26 @@ def _line_count(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
-def _read_regular(path: Path, max_bytes: int) -> bytes | str | None:
+def read_regular(path: Path, max_bytes: int) -> bytes | str | None:
     """The bytes of a regular file, ``None`` if it is gone, or a SkipReason value.
 
-    Opened non-blocking and checked with fstat, so a FIFO or device that replaced a file
-    since the scan cannot hang the indexer. The read size is bounded by the file's size
+    The one bounded reader of files for the index, the context engine and the server.
+    Opened non-blocking and checked with fstat on the open descriptor, so a FIFO or
+    device (or one that replaced a file since the scan) cannot hang the caller, and
+    without becoming a controlling terminal. The read size is bounded by the file's size
     as well as ``max_bytes``: a huge limit from the settings (``10**12``) must not become
     the size of a buffer allocated up front (MemoryError, or OverflowError past 2**63).
     A file that grew since the fstat is read on, up to one byte past the limit, so it
     is neither cut short nor taken for smaller than it is.
     """
+    flags = os.O_RDONLY
+    for name in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC", "O_BINARY"):
+        flags |= getattr(os, name, 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, flags)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         return SkipReason.UNREADABLE.value
     try:
         info = os.fstat(fd)
@@ -237,7 +242,7 @@ def _extract(data: bytes, path: str) -> FileSymbols:
 
 
 def _work(root: str, job: _Job, max_bytes: int, *, serialise: bool) -> _Done:
-    data = _read_regular(Path(root, job.path), max_bytes)
+    data = read_regular(Path(root, job.path), max_bytes)
     if data is None:
         return _Done(job, "gone")
     if isinstance(data, str):
@@ -800,7 +805,7 @@ class Index:
         absolute = self.root / rel
         if not Path(os.path.realpath(absolute)).is_relative_to(self.root):
             return None
-        data = _read_regular(absolute, self.options.max_file_bytes)
+        data = read_regular(absolute, self.options.max_file_bytes)
         return data.decode("utf-8", "replace") if isinstance(data, bytes) else None
 
     def get(self, rel_path: str) -> FileEntry | None:
@@ -942,4 +947,4 @@ def _job(scanned: ScannedFile, previous: FileEntry | None) -> _Job:
     )
 
 
-__all__ = ["MAX_WORKERS", "Index", "IndexStats", "Progress", "ProgressCallback"]
+__all__ = ["MAX_WORKERS", "Index", "IndexStats", "Progress", "ProgressCallback", "read_regular"]

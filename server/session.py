@@ -45,7 +45,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
@@ -57,6 +56,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 
 from minimax_lsp.indexer.context import ContextDenied, ContextRequest, Manifest, Task
+from minimax_lsp.indexer.index import read_regular
 from minimax_lsp.indexer.scan import ScanOptions, SkipReason
 from minimax_lsp.indexer.store import default_cache_dir
 from minimax_lsp.indexer.tokens import TokenCounter
@@ -1018,43 +1018,23 @@ def document_key(uri: str) -> str:
 
 
 #: Bytes read per ``os.read`` call (a huge ``maxFileBytes`` is a limit, not a buffer size).
-_READ_CHUNK: Final = 1 << 20
 
 
 def read_file_text(path: Path, limit: int) -> str:
     """The text of a regular file of at most ``limit`` bytes, else ``""``.
 
-    Opened without blocking (a FIFO's ``open`` would wait for a writer) and checked
-    with ``fstat`` on the open descriptor (no race with a swap): FIFOs, devices,
-    folders, files over ``limit``, unreadable or non-UTF-8 files all give ``""``.
-    Line breaks are translated as ``Path.read_text`` does (what pygls did before).
+    Read with `minimax_lsp.indexer.index.read_regular` (non-blocking open, fstat on the
+    descriptor, bounded read): FIFOs, devices, folders, files over ``limit``, unreadable
+    or non-UTF-8 files all give ``""``. Line breaks are translated as
+    ``Path.read_text`` does (what pygls did before).
     """
-    flags = os.O_RDONLY
-    for name in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC", "O_BINARY"):
-        flags |= getattr(os, name, 0)
-    try:
-        fd = os.open(path, flags)
-    except (OSError, ValueError):
+    data = read_regular(path, limit)
+    if not isinstance(data, bytes):
         return ""
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return ""
-        chunks: list[bytes] = []
-        total = 0
-        while total <= limit:  # the file may have grown since fstat
-            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > limit:
-            return ""
-        text = b"".join(chunks).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
         return ""
-    finally:
-        os.close(fd)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

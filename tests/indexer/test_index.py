@@ -241,9 +241,9 @@ def test_a_huge_size_limit_is_not_used_as_a_read_size(ws: Path, cache: Path, lim
 def test_a_file_larger_than_its_stat_size_is_read_whole_up_to_the_limit() -> None:
     # procfs files report size 0, like a file that grew between fstat and read.
     status = Path("/proc/self/status")
-    whole = index_module._read_regular(status, 1_000_000)
+    whole = index_module.read_regular(status, 1_000_000)
     assert isinstance(whole, bytes) and whole.startswith(b"Name:") and len(whole) > 100
-    assert index_module._read_regular(status, 10) == "too-large"
+    assert index_module.read_regular(status, 10) == "too-large"
 
 
 # --------------------------------------------------------------------------- update
